@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { AdaGrad, Adam, createOptimizer, Matrix, Momentum, type Optimizer, SGD } from "../../mod.ts";
+import {
+  AdaGrad,
+  Adam,
+  createOptimizer,
+  Matrix,
+  Momentum,
+  type Optimizer,
+  SGD,
+} from "../../mod.ts";
 
 const f = (x: Float64Array) => x[0]! ** 2 + x[1]! ** 2;
 

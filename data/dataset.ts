@@ -1,0 +1,148 @@
+/**
+ * The one in-memory dataset type every source produces and every stage consumes.
+ * @module
+ */
+import { Matrix } from "../nn/matrix.ts";
+import type { Random } from "../nn/random.ts";
+
+/**
+ * Labelled samples. `x` is row-major, `count × features` `Float32Array` (half the memory of
+ * float64; batches are widened to float64 when drawn). `labels` holds class indices.
+ */
+export interface Dataset {
+  x: Float32Array;
+  labels: Int32Array;
+  count: number;
+  features: number;
+  /** The shape of one sample, e.g. [28, 28]; its product is `features`. */
+  shape: number[];
+  classes: number;
+  classNames?: string[];
+  /** Where the samples came from (a path or a package), for messages. */
+  origin: string;
+}
+
+/**
+ * Rows `indices` of a dataset as a float64 batch matrix and their labels.
+ *
+ * @example
+ * ```ts
+ * import { takeBatch } from "./dataset.ts";
+ * const ds = { x: new Float32Array([1, 2, 3, 4]), labels: new Int32Array([0, 1]), count: 2,
+ *   features: 2, shape: [2], classes: 2, origin: "example" };
+ * const { x, labels } = takeBatch(ds, [1]);
+ * console.assert(x.get(0, 1) === 4 && labels[0] === 1);
+ * ```
+ */
+export function takeBatch(
+  ds: Dataset,
+  indices: ArrayLike<number>,
+): { x: Matrix; labels: Int32Array } {
+  const x = new Matrix(indices.length, ds.features);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const row = indices[i]!;
+    x.data.set(ds.x.subarray(row * ds.features, (row + 1) * ds.features), i * ds.features);
+    labels[i] = ds.labels[row]!;
+  }
+  return { x, labels };
+}
+
+/** Samples `start` to `end` (exclusive) as a float64 matrix, without their labels. */
+export function sliceSamples(ds: Dataset, start: number, end: number): Matrix {
+  return new Matrix(
+    end - start,
+    ds.features,
+    Float64Array.from(ds.x.subarray(start * ds.features, end * ds.features)),
+  );
+}
+
+/**
+ * One-hot rows for labels: a function of the labels, not a second copy kept beside them.
+ *
+ * @example
+ * ```ts
+ * import { oneHot } from "./dataset.ts";
+ * console.assert(oneHot([2], 3).get(0, 2) === 1);
+ * ```
+ */
+export function oneHot(labels: ArrayLike<number>, classes: number): Matrix {
+  const m = new Matrix(labels.length, classes);
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
+    if (!Number.isInteger(label) || label < 0 || label >= classes) {
+      throw new RangeError(
+        `Expected label ${i} to be an integer in [0, ${classes}) but found ${label}`,
+      );
+    }
+    m.data[i * classes + label] = 1;
+  }
+  return m;
+}
+
+/** A new dataset of the rows `indices` (copied, in that order). */
+export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  const x = new Float32Array(indices.length * ds.features);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const row = indices[i]!;
+    x.set(ds.x.subarray(row * ds.features, (row + 1) * ds.features), i * ds.features);
+    labels[i] = ds.labels[row]!;
+  }
+  return { ...ds, x, labels, count: indices.length };
+}
+
+/**
+ * Indices of a seeded, stratified train/test split: each class contributes to each split in
+ * proportion to its share of the whole (largest-remainder rounding, so the sizes are exact).
+ * Both index lists come out shuffled.
+ */
+export function stratifiedSplit(
+  labels: ArrayLike<number>,
+  classes: number,
+  trainSize: number,
+  testSize: number,
+  rng: Random,
+): { train: Int32Array; test: Int32Array } {
+  const total = labels.length;
+  if (trainSize + testSize > total) {
+    throw new RangeError(
+      `Expected trainSize + testSize to be at most ${total} but found ${trainSize} + ${testSize} = ${
+        trainSize + testSize
+      }`,
+    );
+  }
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < total; i++) byClass[labels[i]!]!.push(i);
+  for (const members of byClass) rng.shuffle(members);
+  const counts = byClass.map((m) => m.length);
+  const testCounts = apportion(counts, testSize);
+  const trainCounts = apportion(counts.map((c, k) => c - testCounts[k]!), trainSize);
+  const train: number[] = [];
+  const test: number[] = [];
+  byClass.forEach((members, k) => {
+    test.push(...members.slice(0, testCounts[k]));
+    train.push(...members.slice(testCounts[k], testCounts[k]! + trainCounts[k]!));
+  });
+  return { train: Int32Array.from(rng.shuffle(train)), test: Int32Array.from(rng.shuffle(test)) };
+}
+
+/** Split `size` over groups in proportion to `counts`, never exceeding a group's count. */
+function apportion(counts: number[], size: number): number[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return counts.map(() => 0);
+  const exact = counts.map((c) => (c * size) / total);
+  const out = exact.map(Math.floor);
+  let left = size - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, k) => [e - Math.floor(e), k] as const).sort((a, b) =>
+    b[0] - a[0] || a[1] - b[1]
+  );
+  for (const [, k] of order) {
+    if (left === 0) break;
+    if (out[k]! < counts[k]!) {
+      out[k]!++;
+      left--;
+    }
+  }
+  return out;
+}

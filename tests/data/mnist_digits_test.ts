@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { stratifiedSplit } from "../../data/dataset.ts";
+import { loadMnistDigits } from "../../data/mnist_digits.ts";
+import { Random } from "../../nn/random.ts";
+
+Deno.test("loadMnistDigits() loads the 10,000 real digits, already in [0, 1]", async () => {
+  const ds = await loadMnistDigits();
+  assert.equal(ds.count, 10_000);
+  assert.equal(ds.features, 784);
+  assert.deepEqual(ds.shape, [28, 28]);
+  let max = 0;
+  let zeros = 0;
+  for (const v of ds.x) {
+    if (v > max) max = v;
+    if (v === 0) zeros++;
+  }
+  assert.ok(max <= 1 && max > 0.9, `max ${max}`);
+  assert.ok(zeros / ds.x.length > 0.7, `fraction of zero pixels ${zeros / ds.x.length}`);
+  const perClass = new Array(10).fill(0);
+  for (const l of ds.labels) perClass[l]++;
+  assert.ok(perClass.every((c) => c > 800 && c < 1200), `per class ${perClass}`);
+  const { train, test } = stratifiedSplit(ds.labels, 10, 8000, 2000, new Random(42));
+  assert.equal(train.length + test.length, 10_000);
+});
