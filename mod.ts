@@ -58,3 +58,53 @@ export {
   type OptimizerState,
   SGD,
 } from "./nn/optimizers.ts";
+export { confusionMatrix, perClassAccuracy } from "./nn/metrics.ts";
+
+// Data: one dataset type, its sources and normalisation.
+export { type Dataset, oneHot, stratifiedSplit, subset, takeBatch } from "./data/dataset.ts";
+export { loadMnistDigits } from "./data/mnist_digits.ts";
+export { encodeIdx, type IdxOptions, loadIdx, parseIdx, readIdx } from "./data/idx.ts";
+export { type CsvOptions, loadCsv } from "./data/csv.ts";
+export {
+  applyNormalization,
+  fitNormalization,
+  type Normalization,
+  type NormalizeKind,
+  normalizeValues,
+} from "./data/normalize.ts";
+export { BatchSampler, type SamplerState, type Sampling } from "./data/sampler.ts";
+
+// Stages: each an RxJS OperatorFunction.
+export { load, loadSplits, type SourceConfig, type Splits } from "./stages/load.ts";
+export { defaultNormalize, normalize, type NormalizedSplits } from "./stages/normalize.ts";
+export { type Batch, sampleBatch } from "./stages/sample_batch.ts";
+export { gradient, type GradientCheck, type GradientResult } from "./stages/gradient.ts";
+export { firstNonFinite, type StepResult, update } from "./stages/update.ts";
+export {
+  evaluate,
+  type EvaluatedStep,
+  evaluateModel,
+  type Evaluation,
+  type FinalEvaluation,
+  finalEvaluation,
+  predictAll,
+} from "./stages/evaluate.ts";
+
+// The pipeline: config, training runs and saved models.
+export { type Config, type ConfigInput, ConfigSchema } from "./pipeline/config.ts";
+export { ConfigError } from "./pipeline/config_errors.ts";
+export {
+  applyOverride,
+  loadConfig,
+  type LoadedConfig,
+  validateConfig,
+} from "./pipeline/load_config.ts";
+export {
+  createNetwork,
+  type Summary,
+  train,
+  type TrainOptions,
+  type TrainResult,
+} from "./pipeline/train.ts";
+export { loadModel, type ModelFile, modelToJson } from "./pipeline/model_file.ts";
+export { DivergenceError, GradientCheckError, UsageError } from "./pipeline/errors.ts";

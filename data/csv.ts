@@ -12,8 +12,8 @@ import { fileError } from "./errors.ts";
 
 /** Options of {@linkcode loadCsv}. */
 export interface CsvOptions {
-  /** The label column: a header name or a 0-based index [0]. */
-  labelColumn?: number | string;
+  /** The label column: a header name or a 0-based index [0]; null for unlabelled inputs. */
+  labelColumn?: number | string | null;
   /** Whether the first row names the columns [true]. */
   header?: boolean;
   /** The field delimiter [","]. */
@@ -70,13 +70,10 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
       const line = info.lines;
       if (columns < 0) {
         columns = record.length;
-        labelIndex = resolveLabelColumn(
-          options.labelColumn ?? 0,
-          header ? record : null,
-          columns,
-          path,
-        );
-        features = columns - 1;
+        labelIndex = options.labelColumn === null
+          ? -1
+          : resolveLabelColumn(options.labelColumn ?? 0, header ? record : null, columns, path);
+        features = labelIndex < 0 ? columns : columns - 1;
         if (features < 1) {
           throw new SyntaxError(
             `${
@@ -134,6 +131,17 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
     );
   }
   if (count === 0) throw new SyntaxError(`${path}: no samples after the header row`);
+  if (labelIndex < 0) {
+    return {
+      x: values.slice(0, count * features),
+      labels: new Int32Array(count),
+      count,
+      features,
+      shape: [features],
+      classes: 1,
+      origin: path,
+    };
+  }
   const { labels, classes, classNames } = encodeLabels(
     rawLabels,
     labelLines,

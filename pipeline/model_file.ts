@@ -1,0 +1,158 @@
+/**
+ * `model.json`: everything needed to use a trained network on new inputs — architecture,
+ * weights (float64, written with round-trip precision so they load bit-identical),
+ * normalisation statistics, classes and the seed that produced it.
+ * @module
+ */
+import { z } from "zod";
+import type { Normalization } from "../data/normalize.ts";
+import { Matrix } from "../nn/matrix.ts";
+import { MultiLayerNet } from "../nn/network.ts";
+import { formatIssues } from "./config_errors.ts";
+import { UsageError } from "./errors.ts";
+
+const MatrixJson = z.strictObject({
+  rows: z.int().nonnegative(),
+  cols: z.int().nonnegative(),
+  data: z.array(z.number()),
+});
+
+/** The schema of `model.json`. */
+export const ModelFileSchema = z.strictObject({
+  format: z.literal("gradstream-model"),
+  version: z.literal(1),
+  name: z.string(),
+  seed: z.int().nonnegative(),
+  architecture: z.strictObject({
+    layers: z.array(z.int().positive()).min(2),
+    activation: z.enum(["sigmoid", "relu", "tanh", "step"]),
+    output: z.enum(["softmax", "identity", "sigmoid"]),
+    loss: z.enum(["cross-entropy", "mse"]),
+    dropout: z.number(),
+    weightDecay: z.number(),
+  }),
+  data: z.strictObject({
+    featureShape: z.array(z.int().positive()),
+    classes: z.int().positive(),
+    classNames: z.array(z.string()).optional(),
+    normalization: z.discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("none") }),
+      z.strictObject({ kind: z.literal("scale"), divisor: z.number().positive() }),
+      z.strictObject({
+        kind: z.literal("minmax"),
+        min: z.array(z.number()),
+        max: z.array(z.number()),
+      }),
+      z.strictObject({
+        kind: z.literal("zscore"),
+        mean: z.array(z.number()),
+        std: z.array(z.number()),
+      }),
+    ]),
+  }),
+  params: z.record(z.string(), MatrixJson),
+});
+
+/** The contents of `model.json`. */
+export type ModelFile = z.infer<typeof ModelFileSchema>;
+
+/** A loaded model: the network and what it needs to read new inputs. */
+export interface LoadedModel {
+  net: MultiLayerNet;
+  file: ModelFile;
+}
+
+/** The JSON for a trained network. */
+export function modelToJson(
+  net: MultiLayerNet,
+  meta: {
+    name: string;
+    featureShape: number[];
+    classes: number;
+    classNames?: string[];
+    normalization: Normalization;
+  },
+): ModelFile {
+  const params: ModelFile["params"] = {};
+  for (const [name, p] of Object.entries(net.params)) {
+    params[name] = { rows: p.rows, cols: p.cols, data: Array.from(p.data) };
+  }
+  return {
+    format: "gradstream-model",
+    version: 1,
+    name: meta.name,
+    seed: net.seed,
+    architecture: {
+      layers: [...net.sizes],
+      activation: net.activation,
+      output: net.output,
+      loss: net.lossName,
+      dropout: net.dropout,
+      weightDecay: net.weightDecay,
+    },
+    data: {
+      featureShape: meta.featureShape,
+      classes: meta.classes,
+      ...(meta.classNames ? { classNames: meta.classNames } : {}),
+      normalization: meta.normalization,
+    },
+    params,
+  };
+}
+
+/** Read and check a `model.json`; a wrong or damaged file is a clear error, never garbage. */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new UsageError(`${path}: file does not exist`);
+    throw error;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`${path}: not a valid model file (${(error as Error).message})`);
+  }
+  const result = ModelFileSchema.safeParse(raw);
+  if (!result.success) {
+    throw new SyntaxError(
+      `${path}: not a valid model file\n${
+        formatIssues(result.error.issues, ModelFileSchema, raw).join("\n")
+      }`,
+    );
+  }
+  const file = result.data;
+  const a = file.architecture;
+  const net = new MultiLayerNet(a.layers, {
+    activation: a.activation,
+    output: a.output,
+    loss: a.loss,
+    dropout: a.dropout,
+    weightDecay: a.weightDecay,
+    seed: file.seed,
+  });
+  for (const [name, p] of Object.entries(net.params)) {
+    const stored = file.params[name];
+    if (
+      !stored || stored.rows !== p.rows || stored.cols !== p.cols ||
+      stored.data.length !== p.data.length
+    ) {
+      throw new SyntaxError(
+        `${path}: parameter ${name} should be ${p.rows}×${p.cols} for layers ${
+          a.layers.join("-")
+        } but is ${
+          stored ? `${stored.rows}×${stored.cols} with ${stored.data.length} values` : "missing"
+        }`,
+      );
+    }
+    p.data.set(stored.data);
+  }
+  return { net, file };
+}
+
+/** Parameters as a plain matrix record (copies), e.g. to snapshot the best model. */
+export function copyParams(params: Record<string, Matrix>): Record<string, Matrix> {
+  return Object.fromEntries(Object.entries(params).map(([k, m]) => [k, m.clone()]));
+}

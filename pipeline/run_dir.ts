@@ -1,0 +1,137 @@
+/**
+ * The run directory `<output.dir>/<name>/<timestamp>/` and its files. Whole files
+ * (config, model, summary) are written to a temporary name and renamed into place, so a
+ * reader never sees half a file; metrics and events are appended as training goes.
+ * @module
+ */
+import { join } from "node:path";
+import { stringify } from "csv-stringify/sync";
+
+/** The columns of `metrics.csv`, in order. */
+export const METRIC_COLUMNS = [
+  "iteration",
+  "epoch",
+  "loss",
+  "trainAccuracy",
+  "testAccuracy",
+  "learningRate",
+  "elapsedSeconds",
+] as const;
+
+/** One row of `metrics.csv`; accuracies are present on evaluation rows only. */
+export type MetricRow = {
+  iteration: number;
+  epoch: number;
+  loss: number;
+  trainAccuracy?: number;
+  testAccuracy?: number;
+  learningRate: number;
+  elapsedSeconds: number;
+};
+
+const encoder = new TextEncoder();
+
+/** Write a file atomically: temporary name, flush, rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, path);
+}
+
+/** A run's directory with its appending writers. */
+export class RunDirectory {
+  readonly path: string;
+  readonly root: string;
+  #metrics: Deno.FsFile;
+  #events: Deno.FsFile;
+
+  private constructor(root: string, path: string, metrics: Deno.FsFile, events: Deno.FsFile) {
+    this.root = root;
+    this.path = path;
+    this.#metrics = metrics;
+    this.#events = events;
+  }
+
+  /**
+   * Create `<outputDir>/<name>/<timestamp>/`; fails early (before any training) when the
+   * output folder cannot be written.
+   */
+  static async create(outputDir: string, name: string, now = new Date()): Promise<RunDirectory> {
+    const root = join(outputDir, name);
+    try {
+      await Deno.mkdir(root, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `cannot create the output directory ${root}: ${(error as Error).message}`,
+      );
+    }
+    const stamp = now.toISOString().replace(/:/g, "-");
+    let path = join(root, stamp);
+    for (let n = 2;; n++) {
+      try {
+        await Deno.mkdir(path);
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) {
+          throw new Error(`cannot create the run directory ${path}: ${(error as Error).message}`);
+        }
+        path = join(root, `${stamp}-${n}`);
+      }
+    }
+    const metrics = await Deno.open(join(path, "metrics.csv"), { write: true, createNew: true });
+    const events = await Deno.open(join(path, "events.jsonl"), { write: true, createNew: true });
+    metrics.writeSync(encoder.encode(stringify([[...METRIC_COLUMNS]])));
+    return new RunDirectory(root, path, metrics, events);
+  }
+
+  /** Append one row to `metrics.csv`. */
+  metric(row: MetricRow): void {
+    const cells = METRIC_COLUMNS.map((c) => (row[c] === undefined ? "" : String(row[c])));
+    writeAll(this.#metrics, stringify([cells]));
+  }
+
+  /** Append one event to `events.jsonl`. */
+  event(event: Record<string, unknown>): void {
+    writeAll(this.#events, JSON.stringify(event) + "\n");
+  }
+
+  /** Write a JSON file of the run atomically. */
+  async writeJson(name: string, value: unknown): Promise<void> {
+    await writeFileAtomic(join(this.path, name), JSON.stringify(value, null, 2) + "\n");
+  }
+
+  /** Point `<output.dir>/<name>/latest` at this run (a symlink, swapped atomically). */
+  async markLatest(): Promise<void> {
+    const link = join(this.root, "latest");
+    const tmp = `${link}.tmp-${Deno.pid}`;
+    await Deno.remove(tmp).catch(() => {});
+    await Deno.symlink(this.path.slice(this.root.length + 1), tmp);
+    await Deno.rename(tmp, link);
+  }
+
+  /** Flush and close the appending files. */
+  close(): void {
+    for (const f of [this.#metrics, this.#events]) {
+      try {
+        f.syncSync();
+        f.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+function writeAll(file: Deno.FsFile, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+}

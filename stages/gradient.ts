@@ -1,0 +1,90 @@
+/**
+ * Stage `gradient`: a batch in, the loss and its gradient out, by backprop or by the book's
+ * numerical method, with an optional periodic check of one against the other.
+ * @module
+ */
+import { map, type OperatorFunction } from "rxjs";
+import { Matrix } from "../nn/matrix.ts";
+import type { MultiLayerNet, Params } from "../nn/network.ts";
+import type { Config } from "../pipeline/config.ts";
+import { GradientCheckError } from "../pipeline/errors.ts";
+import type { Batch } from "./sample_batch.ts";
+
+/** The largest |numerical - backprop| over all parameters, and where it was. */
+export interface GradientCheck {
+  maxDifference: number;
+  parameter: string;
+}
+
+/** A batch with its loss (before the update) and gradient. */
+export interface GradientResult extends Batch {
+  loss: number;
+  grads: Params;
+  check?: GradientCheck;
+}
+
+/**
+ * Compute each batch's gradient with the method the config names.
+ *
+ * @example
+ * ```ts
+ * import { lastValueFrom, of } from "rxjs";
+ * import { Matrix, TwoLayerNet } from "../mod.ts";
+ * import { gradient } from "./gradient.ts";
+ * const net = new TwoLayerNet(3, 4, 2, { seed: 1 });
+ * const batch = { iteration: 0, epoch: 0, x: Matrix.from([[1, 0, 1]]), t: Int32Array.of(1),
+ *   labels: Int32Array.of(1) };
+ * const out = await lastValueFrom(of(batch).pipe(gradient(net, { method: "backprop" })));
+ * console.assert(out.grads.W1!.rows === 3 && out.loss > 0);
+ * ```
+ */
+export function gradient(
+  net: MultiLayerNet,
+  options: Config["gradient"],
+): OperatorFunction<Batch, GradientResult> {
+  return map((batch) => {
+    let result: { loss: number; grads: Params };
+    if (options.method === "numerical") {
+      const grads = net.numericalGradient(batch.x, batch.t, { h: options.h, train: true });
+      result = { grads, loss: net.loss(batch.x, batch.t) };
+    } else {
+      result = net.gradientAndLoss(batch.x, batch.t, { train: true });
+    }
+    const check = options.check && (batch.iteration + 1) % options.check.every === 0
+      ? checkGradient(net, batch, options.check, options.method === "numerical" ? options.h : 1e-4)
+      : undefined;
+    return { ...batch, ...result, ...(check ? { check } : {}) };
+  });
+}
+
+function checkGradient(
+  net: MultiLayerNet,
+  batch: Batch,
+  options: { tolerance: number; samples: number },
+  h: number,
+): GradientCheck {
+  // The numerical side costs two forward passes per parameter: use a few samples only.
+  const rows = Math.min(options.samples, batch.x.rows);
+  const x = new Matrix(rows, batch.x.cols, batch.x.data.slice(0, rows * batch.x.cols));
+  const t = batch.t instanceof Matrix
+    ? new Matrix(rows, batch.t.cols, batch.t.data.slice(0, rows * batch.t.cols))
+    : batch.t.slice(0, rows);
+  const numerical = net.numericalGradient(x, t, { h });
+  const backprop = net.gradient(x, t);
+  let worst: GradientCheck = { maxDifference: 0, parameter: "" };
+  for (const [name, g] of Object.entries(backprop)) {
+    const n = numerical[name]!.data;
+    for (let i = 0; i < g.data.length; i++) {
+      const d = Math.abs(g.data[i]! - n[i]!);
+      if (d > worst.maxDifference) worst = { maxDifference: d, parameter: name };
+    }
+  }
+  if (worst.maxDifference > options.tolerance) {
+    throw new GradientCheckError(
+      `gradient check failed at iteration ${batch.iteration + 1}: max |numerical - backprop| = ${
+        worst.maxDifference.toExponential(3)
+      } in ${worst.parameter}, above the tolerance ${options.tolerance}`,
+    );
+  }
+  return worst;
+}

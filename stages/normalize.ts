@@ -1,0 +1,45 @@
+/**
+ * Stage `normalize`: fit the normalisation on the training split, apply it to both splits.
+ * @module
+ */
+import { map, type OperatorFunction } from "rxjs";
+import { applyNormalization, fitNormalization, type Normalization } from "../data/normalize.ts";
+import type { Config } from "../pipeline/config.ts";
+import type { Splits } from "./load.ts";
+
+/** The splits, normalised, with the statistics that did it. */
+export interface NormalizedSplits extends Splits {
+  normalization: Normalization;
+}
+
+/** The config's `data.normalize` setting. */
+export type NormalizeSetting = Config["data"]["normalize"];
+
+/** The default for a source: the npm digits are already in [0, 1]; bytes are divided by 255. */
+export function defaultNormalize(sourceKind: Config["data"]["source"]["kind"]): NormalizeSetting {
+  return sourceKind === "mnist-digits" ? "none" : "scale";
+}
+
+/**
+ * Normalise each pair of splits that arrives, in place (a dataset is not copied).
+ *
+ * @example
+ * ```ts
+ * import { lastValueFrom, of } from "rxjs";
+ * import { normalize } from "./normalize.ts";
+ * const ds = (v: number[]) => ({ x: Float32Array.from(v), labels: new Int32Array(v.length),
+ *   count: v.length, features: 1, shape: [1], classes: 1, origin: "example" });
+ * const out = await lastValueFrom(of({ train: ds([0, 4]), test: ds([2]) }).pipe(normalize("minmax")));
+ * console.assert(out.test.x[0] === 0.5);
+ * ```
+ */
+export function normalize(setting: NormalizeSetting): OperatorFunction<Splits, NormalizedSplits> {
+  return map(({ train, test }) => {
+    const kind = typeof setting === "object" ? setting.kind : setting ?? "scale";
+    const divisor = typeof setting === "object" ? { divisor: setting.divisor } : {};
+    const normalization = fitNormalization(kind, train, divisor);
+    applyNormalization(normalization, train);
+    applyNormalization(normalization, test);
+    return { train, test, normalization };
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Stage `sampleBatch`: an iteration number in, that iteration's mini-batch out.
+ * @module
+ */
+import { map, type OperatorFunction } from "rxjs";
+import { type Dataset, oneHot, takeBatch } from "../data/dataset.ts";
+import type { BatchSampler } from "../data/sampler.ts";
+import type { Matrix } from "../nn/matrix.ts";
+
+/** One mini-batch. `t` is one-hot rows or the labels themselves, as the config asks. */
+export interface Batch {
+  iteration: number;
+  epoch: number;
+  x: Matrix;
+  t: Matrix | Int32Array;
+  labels: Int32Array;
+}
+
+/**
+ * Draw a batch for each iteration that arrives. The sampler carries the draw state (so a
+ * checkpoint can save it); batches are drawn only when an iteration is asked for.
+ *
+ * @example
+ * ```ts
+ * import { lastValueFrom, of, toArray } from "rxjs";
+ * import { BatchSampler } from "../data/sampler.ts";
+ * import { sampleBatch } from "./sample_batch.ts";
+ * const train = { x: new Float32Array(20), labels: new Int32Array(10), count: 10, features: 2,
+ *   shape: [2], classes: 1, origin: "example" };
+ * const batches = await lastValueFrom(
+ *   of(0, 1, 2).pipe(sampleBatch(train, new BatchSampler(10, 4, "shuffle", 7)), toArray()),
+ * );
+ * console.assert(batches[2]!.x.rows === 2 && batches[2]!.epoch === 0);
+ * ```
+ */
+export function sampleBatch(
+  train: Dataset,
+  sampler: BatchSampler,
+  options: { oneHot?: boolean } = {},
+): OperatorFunction<number, Batch> {
+  const perEpoch = sampler.iterationsPerEpoch;
+  return map((iteration) => {
+    const { x, labels } = takeBatch(train, sampler.next());
+    return {
+      iteration,
+      epoch: Math.floor(iteration / perEpoch),
+      x,
+      t: options.oneHot === false ? labels : oneHot(labels, train.classes),
+      labels,
+    };
+  });
+}

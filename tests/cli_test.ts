@@ -1,0 +1,152 @@
+/** End-to-end tests: the CLI as a user runs it, in a subprocess. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname!, "..");
+const fixtures = join(root, "fixtures", "configs");
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", join(root, "main.ts"), ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "gradstream-cli-" });
+  try {
+    return await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("train trains the tiny fixture and evaluate/predict use its model", async () => {
+  await withTempDir(async (dir) => {
+    const run = await cli(["train", join(fixtures, "tiny.yaml"), "--set", `output.dir=${dir}`]);
+    assert.equal(run.code, 0, run.stderr);
+    // Not a terminal: plain lines, one per evaluation, no control characters.
+    const controls = [...run.stdout].filter((c) => c.charCodeAt(0) < 32 && c !== "\n");
+    assert.deepEqual(controls, []);
+    assert.equal(run.stdout.split("\n").filter((l) => l.startsWith("iter ")).length, 15);
+    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    assert.match(run.stdout, /^done: test accuracy [01]\.\d{4}, .* seed 7$/m);
+
+    const evaluation = await cli(["evaluate", runDir]);
+    assert.equal(evaluation.code, 0, evaluation.stderr);
+    assert.match(evaluation.stdout, /test accuracy [01]\.\d{4}/);
+    assert.match(evaluation.stdout, /horizontal +\d+ +\d+ +\d+ +[01]\.\d{4}/);
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    const json = JSON.parse(
+      (await cli(["evaluate", join(runDir, "model.json"), join(runDir, "config.json"), "--json"]))
+        .stdout,
+    );
+    assert.equal(json.testAccuracy, summary.testAccuracy);
+
+    const tiny = join(root, "fixtures", "tiny");
+    const out = join(dir, "predictions.csv");
+    const predict = await cli([
+      "predict",
+      join(runDir, "model.json"),
+      join(tiny, "test.csv"),
+      "--out",
+      out,
+    ]);
+    assert.equal(predict.code, 0, predict.stderr);
+    const rows = (await Deno.readTextFile(out)).trim().split("\n");
+    assert.equal(rows[0], "row,class,probability,label");
+    assert.equal(rows.length, 31);
+    const correct = rows.slice(1).filter((r) => r.split(",")[1] === r.split(",")[3]).length;
+    assert.equal(correct / 30, summary.testAccuracy);
+    for (const r of rows.slice(1)) {
+      const p = Number(r.split(",")[2]);
+      assert.ok(p > 1 / 3 && p <= 1, r);
+    }
+    const fromIdx = await cli([
+      "predict",
+      join(runDir, "model.json"),
+      join(tiny, "test-images-idx3-ubyte.gz"),
+    ]);
+    assert.equal(fromIdx.code, 0, fromIdx.stderr);
+    const idxRows = fromIdx.stdout.trim().split("\n");
+    assert.equal(idxRows[0], "row,class,probability");
+    assert.deepEqual(
+      idxRows.slice(1).map((r) => r.split(",")[1]),
+      rows.slice(1).map((r) => r.split(",")[1]),
+    );
+  });
+});
+
+for (const entry of Deno.readDirSync(join(fixtures, "invalid"))) {
+  Deno.test(`train rejects invalid/${entry.name} with its message`, async () => {
+    const file = join(fixtures, "invalid", entry.name);
+    const text = await Deno.readTextFile(file);
+    const expected = [...text.matchAll(/^# expect: (.*)$/gm)].map((m) => m[1]!);
+    const exit = Number(text.match(/^# exit: (\d+)$/m)?.[1] ?? 2);
+    assert.ok(expected.length > 0, "the fixture names what it expects");
+    const result = await cli(["train", file]);
+    assert.equal(result.code, exit, result.stderr);
+    for (const line of expected) {
+      assert.ok(result.stderr.includes(line), `missing "${line}" in:\n${result.stderr}`);
+    }
+    assert.doesNotMatch(result.stderr, /^\s+at /m, "no stack trace");
+  });
+}
+
+Deno.test("configs/ch04-numerical.yaml runs (shortened) and its loss decreases", async () => {
+  await withTempDir(async (dir) => {
+    const result = await cli([
+      "train",
+      join(root, "configs", "ch04-numerical.yaml"),
+      "--set",
+      `output.dir=${dir}`,
+      "--set",
+      "data.source={ kind: mnist-digits, trainSize: 2, testSize: 10 }",
+      "--set",
+      "training.batchSize=2",
+      "--set",
+      "training.sampling=shuffle",
+      "--set",
+      "training.iterations=3",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const runDir = result.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const config = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
+    assert.deepEqual(config.gradient, { method: "numerical", h: 1e-4 });
+    assert.deepEqual(config.model.layers, [784, 50, 10]);
+    const losses = (await Deno.readTextFile(join(runDir, "metrics.csv"))).trim().split("\n").slice(
+      1,
+    )
+      .map((r) => Number(r.split(",")[2]));
+    assert.equal(losses.length, 3);
+    assert.ok(losses[2]! < losses[1]! && losses[1]! < losses[0]!, `losses ${losses}`);
+  });
+});
+
+Deno.test("the CLI exits 2 with usage on bad arguments", async () => {
+  const none = await cli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stdout, /^usage:/);
+  const unknown = await cli(["fly"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^error: unknown command "fly"/);
+  const flag = await cli(["train", "--nope"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /Unknown option '--nope'/);
+  const missing = await cli(["evaluate", "/nonexistent/run"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /\/nonexistent\/run: no such run directory or model file/);
+});
+
+Deno.test("schema prints the config's JSON Schema", async () => {
+  const result = await cli(["schema"]);
+  assert.equal(result.code, 0);
+  const schema = JSON.parse(result.stdout);
+  assert.ok("optimizer" in schema.properties);
+  assert.equal(schema.additionalProperties, false);
+});

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { lastValueFrom, of, throwError } from "rxjs";
+import { Matrix } from "../../nn/matrix.ts";
+import { MultiLayerNet } from "../../nn/network.ts";
+import { gradient } from "../../stages/gradient.ts";
+import type { Batch } from "../../stages/sample_batch.ts";
+import { testScheduler } from "./helpers.ts";
+
+function batch(iteration: number): Batch {
+  const x = Matrix.from([[0.5, 0, 1, 0.25], [0, 1, 0.5, 0], [1, 1, 0, 0]]);
+  const labels = Int32Array.from([0, 2, 1]);
+  return { iteration, epoch: 0, x, t: labels, labels };
+}
+
+Deno.test("gradient() with backprop gives the network's gradient and loss", async () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  const out = await lastValueFrom(of(batch(0)).pipe(gradient(net, { method: "backprop" })));
+  assert.deepEqual(out.grads, net.gradient(batch(0).x, batch(0).t));
+  assert.equal(out.loss, net.loss(batch(0).x, batch(0).t));
+  assert.equal(out.check, undefined);
+});
+
+Deno.test("gradient() with the numerical method agrees with backprop", async () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  const out = await lastValueFrom(
+    of(batch(0)).pipe(gradient(net, { method: "numerical", h: 1e-4 })),
+  );
+  const backprop = net.gradient(batch(0).x, batch(0).t);
+  for (const [name, g] of Object.entries(out.grads)) {
+    g.data.forEach((v, i) => assert.ok(Math.abs(v - backprop[name]!.data[i]!) < 1e-8, name));
+  }
+});
+
+Deno.test("gradient() checks backprop against numerical every N iterations", async () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  const check = { every: 2, tolerance: 1e-6, samples: 2 };
+  const outs = await Promise.all(
+    [0, 1].map((i) =>
+      lastValueFrom(of(batch(i)).pipe(gradient(net, { method: "backprop", check })))
+    ),
+  );
+  assert.equal(outs[0]!.check, undefined);
+  assert.ok(outs[1]!.check!.maxDifference < 1e-8 && outs[1]!.check!.maxDifference > 0);
+});
+
+Deno.test("gradient() fails the stream when the check exceeds its tolerance", async () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  const check = { every: 1, tolerance: 1e-30, samples: 2 };
+  await assert.rejects(
+    lastValueFrom(of(batch(4)).pipe(gradient(net, { method: "backprop", check }))),
+    {
+      name: "GradientCheckError",
+      message:
+        /^gradient check failed at iteration 5: max \|numerical - backprop\| = .* above the tolerance 1e-30$/,
+    },
+  );
+});
+
+Deno.test("gradient() passes errors through and completes on empty input", () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  testScheduler().run(({ cold, expectObservable }) => {
+    expectObservable(cold<Batch>("|").pipe(gradient(net, { method: "backprop" }))).toBe("|");
+    expectObservable(cold<Batch>("--#").pipe(gradient(net, { method: "backprop" }))).toBe("--#");
+  });
+});
+
+Deno.test("gradient() rejects a batch with the wrong feature count", async () => {
+  const net = new MultiLayerNet([3, 2], { seed: 1 });
+  await assert.rejects(lastValueFrom(of(batch(0)).pipe(gradient(net, { method: "backprop" }))), {
+    name: "RangeError",
+    message: "Expected inputs with 3 features but found 4",
+  });
+  await assert.rejects(
+    lastValueFrom(
+      throwError(() => new Error("upstream")).pipe(gradient(net, { method: "backprop" })),
+    ),
+    {
+      message: "upstream",
+    },
+  );
+});

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { lastValueFrom, map, of, type OperatorFunction, take, toArray } from "rxjs";
+import { BatchSampler } from "../../data/sampler.ts";
+import { type Batch, sampleBatch } from "../../stages/sample_batch.ts";
+import { smallDataset, testScheduler } from "./helpers.ts";
+
+const train = smallDataset(10, 3, 2);
+
+Deno.test("sampleBatch() emits one batch per iteration, on the same frame", () => {
+  const sampler = new BatchSampler(10, 4, "shuffle", 1);
+  const reference = new BatchSampler(10, 4, "shuffle", 1);
+  testScheduler().run(({ cold, expectObservable }) => {
+    const batches = cold("-a--b-|", { a: 0, b: 1 }).pipe(sampleBatch(train, sampler));
+    const summary = (b: Batch) => ({ iteration: b.iteration, epoch: b.epoch, rows: b.x.rows });
+    expectObservable(batches.pipe(mapSummary(summary))).toBe("-x--y-|", {
+      x: { iteration: 0, epoch: 0, rows: 4 },
+      y: { iteration: 1, epoch: 0, rows: 4 },
+    });
+  });
+  // Two draws happened, the same two the reference sampler makes.
+  reference.next();
+  reference.next();
+  assert.deepEqual(sampler.state(), reference.state());
+});
+
+Deno.test("sampleBatch() completes without drawing on empty input", () => {
+  const sampler = new BatchSampler(10, 4, "shuffle", 1);
+  const before = sampler.state();
+  testScheduler().run(({ cold, expectObservable }) => {
+    expectObservable(cold<number>("|").pipe(sampleBatch(train, sampler))).toBe("|");
+  });
+  assert.deepEqual(sampler.state(), before);
+});
+
+Deno.test("sampleBatch() passes an upstream error through", () => {
+  testScheduler().run(({ cold, expectObservable }) => {
+    const out = cold("-a-#", { a: 0 }, new Error("boom")).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 1)),
+      mapSummary(() => "batch"),
+    );
+    expectObservable(out).toBe("-x-#", { x: "batch" }, new Error("boom"));
+  });
+});
+
+Deno.test("sampleBatch() stops drawing after early unsubscribe", () => {
+  const sampler = new BatchSampler(10, 2, "with-replacement", 1);
+  const reference = new BatchSampler(10, 2, "with-replacement", 1);
+  testScheduler().run(({ hot, expectObservable }) => {
+    const out = hot("-a-b-c-d-|", { a: 0, b: 1, c: 2, d: 3 }).pipe(
+      sampleBatch(train, sampler),
+      mapSummary((b) => b.iteration),
+    );
+    expectObservable(out, "^----!").toBe("-a-b-", { a: 0, b: 1 });
+  });
+  reference.next();
+  reference.next();
+  assert.deepEqual(sampler.state(), reference.state());
+});
+
+Deno.test("sampleBatch() numbers epochs and gives one-hot or label targets", async () => {
+  const sampler = new BatchSampler(10, 4, "shuffle", 3);
+  const batches = await lastValueFrom(of(0, 1, 2, 3).pipe(sampleBatch(train, sampler), toArray()));
+  assert.deepEqual(batches.map((b) => b.epoch), [0, 0, 0, 1]);
+  assert.deepEqual(batches.map((b) => b.x.rows), [4, 4, 2, 4]);
+  // One epoch covers every row exactly once.
+  const seen = batches.slice(0, 3).flatMap((b) =>
+    Array.from(b.x.data.filter((_, i) => i % 3 === 0))
+  );
+  assert.equal(seen.length, 10);
+  const first = batches[0]!;
+  assert.ok(!(first.t instanceof Int32Array));
+  const labelled = await lastValueFrom(
+    of(0).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3), { oneHot: false }),
+      take(1),
+    ),
+  );
+  assert.ok(labelled.t instanceof Int32Array);
+  assert.deepEqual(Array.from(labelled.t), Array.from(first.labels));
+});
+
+Deno.test("BatchSampler.setState() continues with the same batches", () => {
+  const a = new BatchSampler(50, 7, "shuffle", 9);
+  for (let i = 0; i < 5; i++) a.next();
+  const b = new BatchSampler(50, 7, "shuffle", 0);
+  b.setState(JSON.parse(JSON.stringify(a.state())));
+  for (let i = 0; i < 20; i++) assert.deepEqual(a.next(), b.next());
+});
+
+Deno.test("BatchSampler() rejects a batch larger than the data", () => {
+  assert.throws(() => new BatchSampler(5, 6, "shuffle", 0), {
+    name: "RangeError",
+    message: "Expected batchSize to be an integer in [1, 5] but found 6",
+  });
+});
+
+function mapSummary<T, R>(f: (t: T) => R): OperatorFunction<T, R> {
+  return map(f);
+}
