@@ -1,12 +1,15 @@
 /**
  * The gradstream command line.
  *
- *   deno task train [config] [--set key=value]…    train (default: configs/default.yaml)
+ *   deno task train [config] [--set key=value]… [--resume dir] [--log json]
+ *   deno task retrain <config> [--log json]       train, then promote if it passes the gate
+ *   deno task schedule <config>                    retrain on the config's cron schedule
  *   deno task evaluate <run dir|model.json> [config] [--json]
  *   deno task predict <model.json> <input.csv|idx[.gz]> [--out file] [--label-column N]
  *   deno task schema [file]                        the config's JSON Schema
  *
- * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error.
+ * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error,
+ * 3 retrained but not promoted, 130/143 stopped by SIGINT/SIGTERM (checkpoint written).
  * @module
  */
 import { join } from "node:path";
@@ -20,12 +23,15 @@ import { loadConfig } from "./pipeline/load_config.ts";
 import { predictFile } from "./pipeline/predict.ts";
 import { createProgress } from "./pipeline/progress.ts";
 import { writeFileAtomic } from "./pipeline/run_dir.ts";
-import { train } from "./pipeline/train.ts";
+import { InterruptedError, train } from "./pipeline/train.ts";
+import { retrain } from "./pipeline/retrain.ts";
 
 const DEFAULT_CONFIG = join(import.meta.dirname!, "configs", "default.yaml");
 
 const USAGE = `usage:
-  deno task train [config.yaml|json] [--set key=value]...
+  deno task train [config.yaml|json] [--set key=value]... [--resume <run dir>] [--log json]
+  deno task retrain <config> [--set key=value]... [--log json]
+  deno task schedule <config>
   deno task evaluate <run dir|model.json> [config] [--json]
   deno task predict <model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
   deno task schema [output.json]`;
@@ -40,7 +46,11 @@ export async function main(args: string[]): Promise<number> {
   try {
     switch (command) {
       case "train":
-        return await trainCommand(rest);
+        return await trainCommand(rest, "train");
+      case "retrain":
+        return await trainCommand(rest, "retrain");
+      case "schedule":
+        return await scheduleCommand(rest);
       case "evaluate":
         return await evaluateCommand(rest);
       case "predict":
@@ -80,7 +90,101 @@ function usage<T>(parse: () => T): T {
   }
 }
 
-async function trainCommand(args: string[]): Promise<number> {
+const TRAIN_OPTIONS = {
+  set: { type: "string", multiple: true },
+  resume: { type: "string" },
+  log: { type: "string" },
+} as const;
+
+async function trainCommand(args: string[], mode: "train" | "retrain"): Promise<number> {
+  const { values, positionals } = usage(() =>
+    parseArgs({ args, allowPositionals: true, options: TRAIN_OPTIONS })
+  );
+  if (positionals.length > 1) throw new UsageError(`${mode} takes one config file\n${USAGE}`);
+  if (values.log !== undefined && values.log !== "json" && values.log !== "text") {
+    throw new UsageError(`--log takes "json" or "text" but found "${values.log}"`);
+  }
+  if (values.resume && mode === "retrain") throw new UsageError("retrain does not take --resume");
+  const json = values.log === "json";
+  const file = positionals[0] ?? DEFAULT_CONFIG;
+  const loaded = await loadConfig(file, values.set ?? []);
+  const { config } = loaded;
+  const say = json ? (event: Record<string, unknown>) => out(JSON.stringify(event) + "\n") : null;
+  const note = (
+    text: string,
+  ) => (json ? say!({ event: "message", message: text }) : out(text + "\n"));
+  if (!json) {
+    out(
+      `gradstream: ${
+        values.resume ? "resuming" : "training"
+      } "${loaded.name}" (seed ${config.seed}, ${
+        config.model.layers.join("-")
+      } ${config.model.activation}, ${config.gradient.method}, ${config.optimizer.kind} lr ${config.optimizer.learningRate})\n`,
+    );
+  }
+
+  // SIGINT/SIGTERM: finish the step, write a checkpoint, exit 130/143; a second one exits at
+  // once (every file is written by rename, so nothing is left half-written).
+  const controller = new AbortController();
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((name) => {
+    const handler = () => {
+      if (controller.signal.aborted) Deno.exit(codes[name]);
+      controller.abort(name);
+      err(
+        `received ${name}: finishing the current step and writing a checkpoint (again to exit at once)\n`,
+      );
+    };
+    Deno.addSignalListener(name, handler);
+    return [name, handler] as const;
+  });
+  const options = {
+    signal: controller.signal,
+    ...(json
+      ? { onEvent: say! }
+      : { progress: createProgress({ terminal: Deno.stdout.isTerminal(), write: out }) }),
+    ...(values.resume ? { resume: values.resume } : {}),
+  };
+  try {
+    if (mode === "retrain") {
+      const { runDir, summary, warning } = await retrain(loaded, options);
+      if (warning) err(`warning: ${warning}\n`);
+      const p = summary.promotion;
+      note(`${p.promoted ? "promoted" : "not promoted"}: ${p.reason}`);
+      note(`run directory: ${runDir}`);
+      return p.promoted ? 0 : 3;
+    }
+    const { runDir, summary } = await train(loaded, options);
+    note(
+      `done: test accuracy ${summary.testAccuracy.toFixed(4)}, train accuracy ${
+        summary.trainAccuracy.toFixed(4)
+      }, ${summary.iterations} iterations in ${
+        summary.durationSeconds.toFixed(1)
+      }s (${summary.samplesPerSecond} samples/s), seed ${summary.seed}`,
+    );
+    note(`run directory: ${runDir}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof InterruptedError) {
+      const signal = error.reason as keyof typeof codes;
+      note(
+        `interrupted by ${signal} after iteration ${error.iteration}; checkpoint: ${
+          join(error.runDir, "checkpoint.json")
+        }`,
+      );
+      note(`resume with: deno task train ${file} --resume ${error.runDir}`);
+      return codes[signal] ?? 1;
+    }
+    if (json) {
+      say!({ event: "error", name: (error as Error).name, message: (error as Error).message });
+    }
+    throw error;
+  } finally {
+    for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  }
+}
+
+async function scheduleCommand(args: string[]): Promise<number> {
   const { values, positionals } = usage(() =>
     parseArgs({
       args,
@@ -88,27 +192,50 @@ async function trainCommand(args: string[]): Promise<number> {
       options: { set: { type: "string", multiple: true } },
     })
   );
-  if (positionals.length > 1) throw new UsageError(`train takes one config file\n${USAGE}`);
-  const file = positionals[0] ?? DEFAULT_CONFIG;
-  const loaded = await loadConfig(file, values.set ?? []);
-  const { config } = loaded;
-  const terminal = Deno.stdout.isTerminal();
-  out(
-    `gradstream: training "${loaded.name}" (seed ${config.seed}, ${
-      config.model.layers.join("-")
-    } ${config.model.activation}, ${config.gradient.method}, ${config.optimizer.kind} lr ${config.optimizer.learningRate})\n`,
-  );
-  const progress = createProgress({ terminal, write: out });
-  const { runDir, summary } = await train(loaded, { progress });
-  out(
-    `done: test accuracy ${summary.testAccuracy.toFixed(4)}, train accuracy ${
-      summary.trainAccuracy.toFixed(4)
-    }, ${summary.iterations} iterations in ${
-      summary.durationSeconds.toFixed(1)
-    }s (${summary.samplesPerSecond} samples/s), seed ${summary.seed}\n`,
-  );
-  out(`run directory: ${runDir}\n`);
-  return 0;
+  if (positionals.length !== 1) throw new UsageError(`schedule takes one config file\n${USAGE}`);
+  const loaded = await loadConfig(positionals[0]!, values.set ?? []);
+  const cron = loaded.config.schedule?.cron;
+  if (!cron) {
+    throw new UsageError(
+      `${positionals[0]}: no schedule; add e.g. schedule: { cron: "0 3 * * *" } (UTC)`,
+    );
+  }
+  out(`gradstream: retraining "${loaded.name}" on the schedule "${cron}" (UTC); Ctrl-C to stop\n`);
+  const retrainArgs = [positionals[0]!, ...(values.set ?? []).flatMap((s) => ["--set", s])];
+  await Deno.cron(`gradstream-${loaded.name}`, cron, async () => {
+    const code = await runIsolated(retrainArgs);
+    out(`${new Date().toISOString()} retrain "${loaded.name}" exited ${code}\n`);
+  });
+  return await new Promise<number>(() => {}); // serves until stopped
+}
+
+/**
+ * One scheduled retraining in its own process, so that a crash, a divergence or a memory
+ * blow-up never stops the schedule. Returns the exit code.
+ */
+export async function runIsolated(args: string[]): Promise<number> {
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys=hostname",
+        "--allow-run=kill",
+        import.meta.filename!,
+        "retrain",
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    return (await child.status).code;
+  } catch (error) {
+    err(`error: could not start the retraining: ${(error as Error).message}\n`);
+    return 1;
+  }
 }
 
 async function evaluateCommand(args: string[]): Promise<number> {

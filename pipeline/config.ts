@@ -103,6 +103,13 @@ const Training = z.strictObject({
   batchSize: positiveInt().default(100),
   /** with-replacement: NumPy's choice (the book); shuffle: epochs without replacement. */
   sampling: z.enum(["with-replacement", "shuffle"]).default("with-replacement"),
+  /** Write the full training state every N iterations, or once per epoch. */
+  checkpoint: z.strictObject({
+    every: z.union([z.literal("epoch"), positiveInt()]).default("epoch"),
+  })
+    .default({ every: "epoch" }),
+  /** Scale the gradient down when its global L2 norm exceeds maxNorm. */
+  gradientClip: z.strictObject({ maxNorm: z.number().positive() }).optional(),
 }).refine((t) => t.iterations === undefined || t.epochs === undefined, {
   message: "Give either iterations or epochs, not both",
   path: ["epochs"],
@@ -141,12 +148,31 @@ export const ConfigSchema = z.strictObject({
   loss: z.enum(["cross-entropy", "mse"]).default("cross-entropy"),
   gradient: Gradient.default({ method: "backprop" }),
   optimizer: Optimizer.default({ kind: "sgd", learningRate: 0.1, weightDecay: 0 }),
-  training: Training.default({ batchSize: 100, sampling: "with-replacement" }),
+  training: Training.default({
+    batchSize: 100,
+    sampling: "with-replacement",
+    checkpoint: { every: "epoch" },
+  }),
   evaluation: z.strictObject({
     /** "epoch" or a number of iterations. */
     every: z.union([z.literal("epoch"), positiveInt()]).default("epoch"),
     earlyStopping: EarlyStopping.optional(),
   }).default({ every: "epoch" }),
+  /** The gate a retrained model must pass to replace the current one (`deno task retrain`). */
+  promotion: z.strictObject({
+    metric: z.enum(["testAccuracy", "testLoss"]).default("testAccuracy"),
+    /** The new model must be at least this much better (accuracy up, or loss down). */
+    minDelta: z.number().default(0),
+    /** The largest drop in any one class's test accuracy that is still acceptable. */
+    maxClassRegression: z.number().min(0).max(1).optional(),
+  }).default({ metric: "testAccuracy", minDelta: 0 }),
+  /** When `deno task schedule` retrains: a 5-field cron expression, in UTC. */
+  schedule: z.strictObject({
+    cron: z.string().regex(
+      /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s*$/,
+      'expected 5 cron fields, e.g. "0 3 * * *"',
+    ),
+  }).optional(),
   output: z.strictObject({
     /** Runs go to <dir>/<name>/<timestamp>/. */
     dir: z.string().min(1).default("runs"),

@@ -9,7 +9,7 @@ import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadSplits } from "../stages/load.ts";
 import { ConfigError } from "./config_errors.ts";
 import { UsageError } from "./errors.ts";
-import { checkSizes, loadConfig } from "./load_config.ts";
+import { checkSizes, loadConfig, type LoadedConfig } from "./load_config.ts";
 import { loadModel, type ModelFile } from "./model_file.ts";
 
 /** The result of evaluating a model. */
@@ -34,8 +34,16 @@ export async function evaluateRun(target: string, configPath?: string): Promise<
   if (stat.isDirectory) modelPath = join(target, "model.json");
   const cfg = configPath ?? (stat.isDirectory ? join(target, "config.json") : undefined);
   if (!cfg) throw new UsageError(`give a config for the data to evaluate ${target} on`);
+  return await evaluateModelOn(modelPath, await loadConfig(cfg));
+}
+
+/** Evaluate the model at `modelPath` on a loaded config's data, with the model's normalisation. */
+export async function evaluateModelOn(
+  modelPath: string,
+  loaded: LoadedConfig,
+): Promise<EvaluationReport> {
   const { net, file } = await loadModel(modelPath);
-  const { config } = await loadConfig(cfg);
+  const { config } = loaded;
   const splits = await loadSplits(config.data.source, config.seed);
   const problems: string[] = [];
   checkSizes({ ...config, model: { ...config.model, layers: file.architecture.layers } }, {
@@ -43,17 +51,13 @@ export async function evaluateRun(target: string, configPath?: string): Promise<
     classes: splits.train.classes,
     trainCount: splits.train.count,
   }, problems);
-  if (problems.length > 0) {
-    throw new ConfigError(
-      cfg,
-      problems.filter((p) => !p.includes("batchSize")),
-    );
-  }
+  const sizes = problems.filter((p) => !p.includes("batchSize"));
+  if (sizes.length > 0) throw new ConfigError(loaded.file, sizes);
   for (const ds of [splits.train, splits.test]) {
     normalizeValues(file.data.normalization, ds.x, ds.features);
   }
   const final = finalEvaluation(net, splits, { iteration: 0, epoch: 0 });
-  return { ...final, model: modelPath, config: cfg, classNames: classNamesOf(file) };
+  return { ...final, model: modelPath, config: loaded.file, classNames: classNamesOf(file) };
 }
 
 /** Class names from the model, or the indices as strings. */

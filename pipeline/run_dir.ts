@@ -92,6 +92,28 @@ export class RunDirectory {
     return new RunDirectory(root, path, metrics, events);
   }
 
+  /**
+   * Reopen an existing run directory to continue it: `metrics.csv` keeps its header and the
+   * complete rows up to `iterations` (1-based), dropping what a killed process left beyond
+   * its last checkpoint, including a half-written last line.
+   */
+  static async reopen(path: string, iterations: number): Promise<RunDirectory> {
+    const metricsPath = join(path, "metrics.csv");
+    const lines = (await Deno.readTextFile(metricsPath)).split("\n");
+    const kept = [lines[0]!];
+    for (const line of lines.slice(1)) {
+      const cells = line.split(",");
+      if (cells.length !== METRIC_COLUMNS.length || !/^\d+$/.test(cells[0]!)) break;
+      if (Number(cells[0]) > iterations) break;
+      kept.push(line);
+    }
+    await writeFileAtomic(metricsPath, kept.join("\n") + "\n");
+    const metrics = await Deno.open(metricsPath, { append: true });
+    const events = await Deno.open(join(path, "events.jsonl"), { append: true, create: true });
+    const root = join(path, "..");
+    return new RunDirectory(root, path, metrics, events);
+  }
+
   /** Append one row to `metrics.csv`. */
   metric(row: MetricRow): void {
     const cells = METRIC_COLUMNS.map((c) => (row[c] === undefined ? "" : String(row[c])));

@@ -1,6 +1,7 @@
 /**
  * A training run from a validated config: the stages wired into one RxJS pipeline, the
- * feedback loop that feeds it, and the run directory it leaves behind.
+ * feedback loop that feeds it, checkpoints for exact resume, and the run directory it
+ * leaves behind.
  * @module
  */
 import { join } from "node:path";
@@ -12,17 +13,20 @@ import { deriveSeed } from "../nn/random.ts";
 import {
   evaluate,
   type EvaluatedStep,
+  type Evaluation,
   type FinalEvaluation,
   finalEvaluation,
 } from "../stages/evaluate.ts";
 import { gradient } from "../stages/gradient.ts";
 import { load } from "../stages/load.ts";
-import { defaultNormalize, normalize } from "../stages/normalize.ts";
+import { defaultNormalize, normalize, type NormalizedSplits } from "../stages/normalize.ts";
 import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
+import { readCheckpoint, type TrainingState, writeCheckpoint } from "./checkpoint.ts";
 import type { Config } from "./config.ts";
 import { ConfigError } from "./config_errors.ts";
 import { EarlyStopping } from "./early_stopping.ts";
+import { UsageError } from "./errors.ts";
 import { checkSizes, type LoadedConfig } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
 import type { Progress } from "./progress.ts";
@@ -34,6 +38,7 @@ export interface Summary {
   seed: number;
   testAccuracy: number;
   trainAccuracy: number;
+  testLoss: number;
   /** Mean training loss over the last epoch's iterations (or all of them, if fewer). */
   finalLoss: number;
   iterations: number;
@@ -43,6 +48,7 @@ export interface Summary {
   stoppedEarly: boolean;
   /** Iteration (1-based) of the parameters that were saved. */
   modelIteration: number;
+  resumed: boolean;
   perClassAccuracy: number[];
   confusion: number[][];
 }
@@ -53,10 +59,30 @@ export interface TrainResult {
   summary: Summary;
 }
 
+/** A run stopped on request (a signal): its checkpoint is written and it can be resumed. */
+export class InterruptedError extends Error {
+  readonly runDir: string;
+  readonly iteration: number;
+  readonly reason: string;
+  constructor(reason: string, runDir: string, iteration: number) {
+    super(`${reason}: stopped after iteration ${iteration}; checkpoint written in ${runDir}`);
+    this.name = "InterruptedError";
+    this.reason = reason;
+    this.runDir = runDir;
+    this.iteration = iteration;
+  }
+}
+
 /** Options of {@linkcode train}. */
 export interface TrainOptions {
   progress?: Progress;
-  /** The clock used for elapsed times (tests may fix it). */
+  /** Every event also written to events.jsonl (started, evaluation, checkpoint, …). */
+  onEvent?: (event: Record<string, unknown>) => void;
+  /** Aborting finishes the current step, writes a checkpoint and rejects with InterruptedError. */
+  signal?: AbortSignal;
+  /** Continue the run in this directory from its checkpoint. */
+  resume?: string;
+  /** The clock, in seconds (tests may fix it). */
   now?: () => number;
 }
 
@@ -78,21 +104,21 @@ export async function train(
   const { config, name } = loaded;
   const now = options.now ?? (() => performance.now() / 1000);
   const started = now();
-  await checkWritable(join(config.output.dir, name));
+  const resumed = options.resume ? await readCheckpoint(options.resume) : null;
+  if (resumed) checkFingerprint(resumed, config, options.resume!);
+  else await checkWritable(join(config.output.dir, name));
 
-  const normalizeSetting = config.data.normalize ?? defaultNormalize(config.data.source.kind);
-  const splits = await lastValueFrom(
-    of(config.data.source).pipe(load({ seed: config.seed }), normalize(normalizeSetting)),
-  );
-  const problems: string[] = [];
-  checkSizes(config, { ...splits.train, trainCount: splits.train.count }, problems);
-  if (problems.length > 0) throw new ConfigError(loaded.file, problems);
-
-  const run = await RunDirectory.create(config.output.dir, name);
+  const splits = await loadData(loaded);
+  const run = resumed
+    ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
+    : await RunDirectory.create(config.output.dir, name);
+  const emit = (event: Record<string, unknown>) => {
+    const stamped = { time: new Date().toISOString(), ...event };
+    run.event(stamped);
+    options.onEvent?.(stamped);
+  };
   try {
-    const resolved = { ...config, name, data: { ...config.data, normalize: normalizeSetting } };
-    await run.writeJson("config.json", resolved);
-    run.event({ event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path });
+    if (!resumed) await run.writeJson("config.json", resolvedConfig(config, name));
     const net = createNetwork(config);
     const optimizer = createOptimizer(config.optimizer);
     const sampler = new BatchSampler(
@@ -105,36 +131,89 @@ export async function train(
     const total = config.training.iterations ??
       (config.training.epochs !== undefined ? config.training.epochs * perEpoch : 10_000);
     const every = config.evaluation.every === "epoch" ? perEpoch : config.evaluation.every;
-    options.progress?.start(total);
+    const checkpointEvery = config.training.checkpoint.every === "epoch"
+      ? perEpoch
+      : config.training.checkpoint.every;
     const stopping = config.evaluation.earlyStopping
       ? new EarlyStopping(config.evaluation.earlyStopping)
       : null;
-    const losses: number[] = [];
+    let recentLosses: number[] = [];
     let samples = 0;
-    let last: EvaluatedStep | null = null;
-    let stoppedEarly = false;
+    let elapsedBefore = 0;
+    let lastEvaluation: Evaluation | null = null;
+    let start = 0;
+    if (resumed) {
+      for (const [k, m] of Object.entries(resumed.params)) net.params[k]!.data.set(m.data);
+      optimizer.setState(resumed.optimizer);
+      sampler.setState(resumed.sampler);
+      net.setRandomState(resumed.dropout);
+      recentLosses = resumed.recentLosses;
+      samples = resumed.samples;
+      elapsedBefore = resumed.elapsedSeconds;
+      lastEvaluation = resumed.lastEvaluation;
+      if (stopping && resumed.earlyStopping) Object.assign(stopping, resumed.earlyStopping);
+      start = resumed.nextIteration;
+      emit({ event: "resumed", name, seed: config.seed, iteration: start, runDir: run.path });
+    } else {
+      emit({ event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path });
+    }
+    options.progress?.start(total);
     const loopStarted = now();
 
-    // The feedback loop: each finished step asks for the next iteration, so a batch is drawn
-    // only after the previous update is done and memory stays flat however long the run.
-    const iterations = new Subject<number>();
-    const steps = iterations.pipe(
-      sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot }),
-      gradient(net, config.gradient),
-      update(net, optimizer),
-      evaluate(net, splits, { every, lastIteration: total - 1 }),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const yieldEvery = makeYielder();
-      steps.subscribe({
-        next: (step) => {
+    const state = (nextIteration: number): TrainingState => ({
+      fingerprint: fingerprint(config),
+      nextIteration,
+      params: net.params,
+      optimizer: optimizer.state(),
+      sampler: sampler.state(),
+      dropout: net.randomState(),
+      recentLosses,
+      samples,
+      elapsedSeconds: elapsedBefore + (now() - loopStarted),
+      lastEvaluation,
+      earlyStopping: stopping && {
+        best: stopping.best,
+        bestParams: stopping.bestParams,
+        sinceBest: stopping.sinceBest,
+      },
+    });
+    const checkpoint = async (nextIteration: number) => {
+      const path = await writeCheckpoint(run.path, state(nextIteration));
+      emit({ event: "checkpoint", iteration: nextIteration, path });
+    };
+
+    let last: EvaluatedStep | null = null;
+    let stoppedEarly = false;
+    if (start < total) {
+      // The feedback loop: each finished step asks for the next iteration, so a batch is
+      // drawn only after the previous update is done and memory stays flat however long the
+      // run. Checkpoint writes and stop requests happen here, between two steps.
+      const iterations = new Subject<number>();
+      const steps = iterations.pipe(
+        sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot }),
+        gradient(net, config.gradient),
+        update(
+          net,
+          optimizer,
+          config.training.gradientClip ? { gradientClip: config.training.gradientClip } : {},
+        ),
+        evaluate(net, splits, { every, lastIteration: total - 1 }),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const soon = makeYielder();
+        const fail = (error: unknown) => {
+          subscription.unsubscribe();
+          reject(error);
+        };
+        const onStep = (step: EvaluatedStep) => {
           last = step;
           samples += step.batchSize;
-          losses.push(step.loss);
-          if (losses.length > perEpoch) losses.shift();
-          const elapsed = now() - loopStarted;
+          recentLosses.push(step.loss);
+          if (recentLosses.length > perEpoch) recentLosses.shift();
+          const elapsed = elapsedBefore + (now() - loopStarted);
+          const done = step.iteration + 1;
           run.metric({
-            iteration: step.iteration + 1,
+            iteration: done,
             epoch: step.epoch + 1,
             loss: step.loss,
             ...(step.evaluation
@@ -146,28 +225,50 @@ export async function train(
             learningRate: step.learningRate,
             elapsedSeconds: round(elapsed),
           });
-          if (step.check) {
-            run.event({ event: "gradientCheck", iteration: step.iteration + 1, ...step.check });
-          }
+          if (step.check) emit({ event: "gradientCheck", iteration: done, ...step.check });
           if (step.evaluation) {
-            run.event({ event: "evaluation", ...oneBased(step.evaluation), loss: step.loss });
+            lastEvaluation = step.evaluation;
+            emit({ event: "evaluation", ...oneBased(step.evaluation), loss: step.loss });
             if (stopping?.observe(step.evaluation, net.params)) stoppedEarly = true;
           }
           options.progress?.step(step, elapsed, samples / Math.max(elapsed, 1e-9));
-          if (stoppedEarly || step.iteration + 1 >= total) iterations.complete();
-          else yieldEvery(() => iterations.next(step.iteration + 1));
-        },
-        error: reject,
-        complete: resolve,
+          if (stoppedEarly || done >= total) return iterations.complete();
+          const interrupted = options.signal?.aborted;
+          if (interrupted || done % checkpointEvery === 0) {
+            checkpoint(done).then(() => {
+              if (interrupted) {
+                fail(
+                  new InterruptedError(
+                    String(options.signal!.reason ?? "interrupted"),
+                    run.path,
+                    done,
+                  ),
+                );
+              } else soon(() => iterations.next(done));
+            }, fail);
+          } else soon(() => iterations.next(done));
+        };
+        // Errors thrown while handling a step would escape RxJS; route them to the promise.
+        const subscription = steps.subscribe({
+          next: (step) => {
+            try {
+              onStep(step);
+            } catch (error) {
+              fail(error);
+            }
+          },
+          error: reject,
+          complete: resolve,
+        });
+        iterations.next(start);
       });
-      iterations.next(0);
-    });
-    const trainSeconds = now() - loopStarted;
+    }
+    const trainSeconds = elapsedBefore + (now() - loopStarted);
     options.progress?.done();
 
     const finalStep = last as EvaluatedStep | null;
-    if (finalStep === null) throw new Error("training ran no iteration");
-    let modelIteration = finalStep.iteration + 1;
+    const iterationsDone = finalStep ? finalStep.iteration + 1 : start;
+    let modelIteration = iterationsDone;
     if (stoppedEarly && stopping?.best) {
       options.progress?.line(
         `early stopping: no better ${stopping.options.metric} for ${stopping.options.patience} evaluations; best at iteration ${
@@ -179,41 +280,95 @@ export async function train(
         modelIteration = stopping.best.iteration + 1;
       }
     }
-    const final: FinalEvaluation = finalEvaluation(net, splits, finalStep);
+    const at = {
+      iteration: iterationsDone - 1,
+      epoch: Math.floor((iterationsDone - 1) / perEpoch),
+    };
+    const final: FinalEvaluation = finalEvaluation(net, splits, at);
     const summary: Summary = {
       name,
       seed: config.seed,
       testAccuracy: final.testAccuracy,
       trainAccuracy: final.trainAccuracy,
-      finalLoss: losses.reduce((a, b) => a + b, 0) / losses.length,
-      iterations: finalStep.iteration + 1,
-      epochs: round((finalStep.iteration + 1) / perEpoch),
+      testLoss: final.testLoss,
+      finalLoss: recentLosses.reduce((a, b) => a + b, 0) / Math.max(recentLosses.length, 1),
+      iterations: iterationsDone,
+      epochs: round(iterationsDone / perEpoch),
       durationSeconds: round(now() - started),
       samplesPerSecond: Math.round(samples / Math.max(trainSeconds, 1e-9)),
       stoppedEarly,
       modelIteration,
+      resumed: resumed !== null,
       perClassAccuracy: final.perClassAccuracy,
       confusion: final.confusion,
     };
-    await run.writeJson(
-      "model.json",
-      modelToJson(net, {
-        name,
-        featureShape: splits.train.shape,
-        classes: splits.train.classes,
-        ...(splits.train.classNames ? { classNames: splits.train.classNames } : {}),
-        normalization: splits.normalization,
-      }),
-    );
+    await run.writeJson("model.json", modelFor(net, name, splits));
     await run.writeJson("summary.json", summary);
-    run.event({ event: "finished", ...summaryForEvent(summary) });
+    emit({ event: "finished", ...summaryForEvent(summary) });
     await run.markLatest();
     return { runDir: run.path, summary };
   } catch (error) {
-    run.event({ event: "error", name: (error as Error).name, message: (error as Error).message });
+    if (!(error instanceof InterruptedError)) {
+      emit({ event: "error", name: (error as Error).name, message: (error as Error).message });
+    } else emit({ event: "interrupted", reason: error.reason, iteration: error.iteration });
     throw error;
   } finally {
     run.close();
+  }
+}
+
+/** Load and normalise the config's data, then check the model against it. */
+async function loadData(loaded: LoadedConfig): Promise<NormalizedSplits> {
+  const { config } = loaded;
+  const setting = config.data.normalize ?? defaultNormalize(config.data.source.kind);
+  const splits = await lastValueFrom(
+    of(config.data.source).pipe(load({ seed: config.seed }), normalize(setting)),
+  );
+  const problems: string[] = [];
+  checkSizes(config, { ...splits.train, trainCount: splits.train.count }, problems);
+  if (problems.length > 0) throw new ConfigError(loaded.file, problems);
+  return splits;
+}
+
+/** The config as the run used it: defaults filled in, the normalisation made explicit. */
+function resolvedConfig(config: Config, name: string): Config {
+  const normalize = config.data.normalize ?? defaultNormalize(config.data.source.kind);
+  return { ...config, name, data: { ...config.data, normalize } };
+}
+
+/** What must not change between a checkpoint and the config that resumes it. */
+export function fingerprint(config: Config): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({
+    seed: config.seed,
+    data: {
+      ...config.data,
+      normalize: config.data.normalize ?? defaultNormalize(config.data.source.kind),
+    },
+    model: config.model,
+    loss: config.loss,
+    gradient: config.gradient.method,
+    optimizer: config.optimizer,
+    batchSize: config.training.batchSize,
+    sampling: config.training.sampling,
+  }));
+}
+
+function checkFingerprint(state: TrainingState, config: Config, runDir: string): void {
+  const current = fingerprint(config);
+  const differing = Object.keys({ ...current, ...state.fingerprint }).filter((k) =>
+    JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
+  );
+  if (differing.length > 0) {
+    throw new UsageError(
+      `cannot resume ${runDir}: the config's ${
+        differing.join(", ")
+      } differ from the checkpoint's ` +
+        `(${
+          differing.map((k) => `${k}: checkpoint ${JSON.stringify(state.fingerprint[k])}`).join(
+            "; ",
+          )
+        })`,
+    );
   }
 }
 
@@ -227,6 +382,16 @@ export function createNetwork(config: Config): MultiLayerNet {
     dropout: config.model.dropout,
     weightDecay: config.optimizer.weightDecay,
     seed: deriveSeed(config.seed, "init"),
+  });
+}
+
+function modelFor(net: MultiLayerNet, name: string, splits: NormalizedSplits) {
+  return modelToJson(net, {
+    name,
+    featureShape: splits.train.shape,
+    classes: splits.train.classes,
+    ...(splits.train.classNames ? { classNames: splits.train.classNames } : {}),
+    normalization: splits.normalization,
   });
 }
 

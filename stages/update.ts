@@ -4,7 +4,7 @@
  * @module
  */
 import { map, type OperatorFunction } from "rxjs";
-import type { MultiLayerNet } from "../nn/network.ts";
+import type { MultiLayerNet, Params } from "../nn/network.ts";
 import type { Optimizer } from "../nn/optimizers.ts";
 import { DivergenceError } from "../pipeline/errors.ts";
 import type { GradientCheck, GradientResult } from "./gradient.ts";
@@ -38,6 +38,7 @@ export interface StepResult {
 export function update(
   net: MultiLayerNet,
   optimizer: Optimizer,
+  options: { gradientClip?: { maxNorm: number } } = {},
 ): OperatorFunction<GradientResult, StepResult> {
   return map((g) => {
     if (!Number.isFinite(g.loss)) {
@@ -48,6 +49,7 @@ export function update(
         bad ? `non-finite values in ${bad}` : largest(net),
       );
     }
+    if (options.gradientClip) clipGradient(g.grads, options.gradientClip.maxNorm);
     optimizer.update(net.params, g.grads);
     const bad = firstNonFinite(net);
     if (bad) throw divergence(g.iteration, `a parameter became non-finite`, `in ${bad}`);
@@ -60,6 +62,22 @@ export function update(
       ...(g.check ? { check: g.check } : {}),
     };
   });
+}
+
+/** Scale every gradient by maxNorm / ‖g‖ when the global L2 norm ‖g‖ exceeds maxNorm. */
+export function clipGradient(grads: Params, maxNorm: number): number {
+  let squares = 0;
+  for (const g of Object.values(grads)) {
+    for (let i = 0; i < g.data.length; i++) squares += g.data[i]! * g.data[i]!;
+  }
+  const norm = Math.sqrt(squares);
+  if (norm > maxNorm) {
+    const scale = maxNorm / norm;
+    for (const g of Object.values(grads)) {
+      for (let i = 0; i < g.data.length; i++) g.data[i]! *= scale;
+    }
+  }
+  return norm;
 }
 
 /** The first parameter (W1, b1, …) holding NaN or ±Infinity, if any. */

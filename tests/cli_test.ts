@@ -7,7 +7,16 @@ const fixtures = join(root, "fixtures", "configs");
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", join(root, "main.ts"), ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=hostname",
+      "--allow-run=kill",
+      join(root, "main.ts"),
+      ...args,
+    ],
     cwd: root,
     stdout: "piped",
     stderr: "piped",

@@ -24,6 +24,7 @@ Deno.test("train() leaves a complete run directory", async () => {
     const { runDir, summary } = await train(await tiny(dir));
     const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
     assert.deepEqual(files, [
+      "checkpoint.json",
       "config.json",
       "events.jsonl",
       "metrics.csv",

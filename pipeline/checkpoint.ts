@@ -1,0 +1,171 @@
+/**
+ * Checkpoints: the complete training state — parameters, optimizer state, the sampler's and
+ * dropout's generator states, the early-stopping state and the loss window — so that a run
+ * stopped at any checkpoint continues bit-identically.
+ *
+ * The file is JSON: `{ format, version, sha256, state }`, where `sha256` is the hash of
+ * `JSON.stringify(state)`. Float64 arrays are stored as base64 of their little-endian bytes,
+ * exact and a third the size of decimal text. It is written to a temporary name, flushed and
+ * renamed into place, so a process killed at any instant leaves the previous checkpoint whole.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { join } from "node:path";
+import type { SamplerState } from "../data/sampler.ts";
+import { Matrix } from "../nn/matrix.ts";
+import type { OptimizerState } from "../nn/optimizers.ts";
+import type { RandomState } from "../nn/random.ts";
+import type { Evaluation } from "../stages/evaluate.ts";
+import { writeFileAtomic } from "./run_dir.ts";
+
+/** The checkpoint's file name inside a run directory. */
+export const CHECKPOINT_FILE = "checkpoint.json";
+
+/** What a checkpoint holds. Iterations count from 0; `nextIteration` is the next to run. */
+export interface TrainingState {
+  /** The settings that must match to resume (model, data, seed, loss, optimizer, batching). */
+  fingerprint: Record<string, unknown>;
+  nextIteration: number;
+  params: Record<string, Matrix>;
+  optimizer: OptimizerState;
+  sampler: SamplerState;
+  dropout: RandomState;
+  /** Training losses of the last epoch (for summary.finalLoss). */
+  recentLosses: number[];
+  samples: number;
+  elapsedSeconds: number;
+  lastEvaluation: Evaluation | null;
+  earlyStopping: {
+    best: Evaluation | null;
+    bestParams: Record<string, Matrix> | null;
+    sinceBest: number;
+  } | null;
+}
+
+/** A checkpoint that cannot be used: missing, truncated, corrupted or of another run. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+/** Write the state to `<runDir>/checkpoint.json` atomically. */
+export async function writeCheckpoint(runDir: string, state: TrainingState): Promise<string> {
+  const body = JSON.stringify(encode(state));
+  const sha256 = await digest(body);
+  const path = join(runDir, CHECKPOINT_FILE);
+  await writeFileAtomic(
+    path,
+    `{"format":"gradstream-checkpoint","version":1,"sha256":"${sha256}","state":${body}}\n`,
+  );
+  return path;
+}
+
+/** Read and verify `<runDir>/checkpoint.json`; never returns a damaged state. */
+export async function readCheckpoint(runDir: string): Promise<TrainingState> {
+  const path = join(runDir, CHECKPOINT_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new CheckpointError(`${path}: no checkpoint in this run directory`);
+    }
+    throw error;
+  }
+  let file: { format?: unknown; version?: unknown; sha256?: unknown; state?: unknown };
+  try {
+    file = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(`${path}: the checkpoint is truncated or corrupted (not valid JSON)`);
+  }
+  if (file.format !== "gradstream-checkpoint" || file.version !== 1) {
+    throw new CheckpointError(`${path}: not a gradstream checkpoint (version 1)`);
+  }
+  const body = JSON.stringify(file.state);
+  if (typeof file.sha256 !== "string" || (await digest(body)) !== file.sha256) {
+    throw new CheckpointError(`${path}: the checkpoint is corrupted (its checksum does not match)`);
+  }
+  return decode(file.state as Encoded);
+}
+
+type Encoded = Record<string, unknown>;
+
+function encode(state: TrainingState): Encoded {
+  return {
+    ...state,
+    params: encodeParams(state.params),
+    optimizer: {
+      ...state.optimizer,
+      buffers: Object.fromEntries(
+        Object.entries(state.optimizer.buffers).map(([k, v]) => [k, base64(Float64Array.from(v))]),
+      ),
+    },
+    earlyStopping: state.earlyStopping && {
+      ...state.earlyStopping,
+      bestParams: state.earlyStopping.bestParams && encodeParams(state.earlyStopping.bestParams),
+    },
+  };
+}
+
+function decode(e: Encoded): TrainingState {
+  const s = e as unknown as TrainingState & {
+    params: Record<string, EncodedMatrix>;
+    optimizer: OptimizerState & { buffers: Record<string, string> };
+    earlyStopping:
+      | (TrainingState["earlyStopping"] & { bestParams: Record<string, EncodedMatrix> | null })
+      | null;
+  };
+  return {
+    ...s,
+    params: decodeParams(s.params),
+    optimizer: {
+      ...s.optimizer,
+      buffers: Object.fromEntries(
+        Object.entries(s.optimizer.buffers).map(([k, v]) => [k, Array.from(fromBase64(v))]),
+      ),
+    },
+    earlyStopping: s.earlyStopping && {
+      ...s.earlyStopping,
+      bestParams: s.earlyStopping.bestParams && decodeParams(s.earlyStopping.bestParams),
+    },
+  };
+}
+
+interface EncodedMatrix {
+  rows: number;
+  cols: number;
+  data: string;
+}
+
+function encodeParams(params: Record<string, Matrix>): Record<string, EncodedMatrix> {
+  return Object.fromEntries(
+    Object.entries(params).map((
+      [k, m],
+    ) => [k, { rows: m.rows, cols: m.cols, data: base64(m.data) }]),
+  );
+}
+
+function decodeParams(params: Record<string, EncodedMatrix>): Record<string, Matrix> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, m]) => [k, new Matrix(m.rows, m.cols, fromBase64(m.data))]),
+  );
+}
+
+function base64(values: Float64Array): string {
+  // Little-endian bytes: the layout of Float64Array on every platform Deno runs on.
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString("base64");
+}
+
+function fromBase64(text: string): Float64Array {
+  const bytes = Buffer.from(text, "base64");
+  const out = new Float64Array(bytes.length / 8);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+async function digest(text: string): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,143 @@
+/**
+ * Scheduled retraining: train, compare the new model with the current one on the same test
+ * data, and promote it only if it passes the config's gate. `current` and `previous` are
+ * symlinks to run directories, each swapped by an atomic rename.
+ * @module
+ */
+import { join } from "node:path";
+import type { Config } from "./config.ts";
+import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
+import { acquireLock } from "./lock.ts";
+import type { LoadedConfig } from "./load_config.ts";
+import { writeFileAtomic } from "./run_dir.ts";
+import { type Summary, train, type TrainOptions } from "./train.ts";
+
+/** The promotion decision, also stored in the new run's summary.json. */
+export interface Promotion {
+  promoted: boolean;
+  /** One line: why. */
+  reason: string;
+  metric: Config["promotion"]["metric"];
+  candidate: number;
+  /** The current model's value on the same data, or null when there was none. */
+  current: number | null;
+  /** The run directory `current` pointed to before, if any. */
+  previousRun: string | null;
+}
+
+/** What a retraining returns. */
+export interface RetrainResult {
+  runDir: string;
+  summary: Summary & { promotion: Promotion };
+  warning?: string;
+}
+
+/** Train under the name's lock, then promote or keep the current model. */
+export async function retrain(
+  loaded: LoadedConfig,
+  options: TrainOptions = {},
+): Promise<RetrainResult> {
+  const { config, name } = loaded;
+  const root = join(config.output.dir, name);
+  await Deno.mkdir(root, { recursive: true });
+  const lock = await acquireLock(join(root, "retrain.lock"));
+  if (lock.warning) options.onEvent?.({ event: "warning", message: lock.warning });
+  try {
+    const { runDir, summary } = await train(loaded, options);
+    const currentLink = join(root, "current");
+    const previousRun = await targetOf(currentLink);
+    const current = previousRun
+      ? await evaluateModelOn(join(currentLink, "model.json"), loaded)
+      : null;
+    const promotion = decide(config.promotion, summary, current, previousRun);
+    if (promotion.promoted) {
+      if (previousRun) await pointAt(join(root, "previous"), previousRun);
+      await pointAt(currentLink, runDir);
+    }
+    const full = { ...summary, promotion };
+    await writeFileAtomic(join(runDir, "summary.json"), JSON.stringify(full, null, 2) + "\n");
+    options.onEvent?.({
+      event: promotion.promoted ? "promoted" : "notPromoted",
+      ...promotion,
+      runDir,
+    });
+    return { runDir, summary: full, ...(lock.warning ? { warning: lock.warning } : {}) };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Apply the promotion gate. */
+export function decide(
+  gate: Config["promotion"],
+  candidate: Pick<Summary, "testAccuracy" | "testLoss" | "perClassAccuracy">,
+  current:
+    | Pick<EvaluationReport, "testAccuracy" | "testLoss" | "perClassAccuracy" | "classNames">
+    | null,
+  previousRun: string | null,
+): Promotion {
+  const value = gate.metric === "testAccuracy" ? candidate.testAccuracy : candidate.testLoss;
+  const base = { metric: gate.metric, candidate: value, previousRun };
+  if (!current) {
+    return {
+      ...base,
+      promoted: true,
+      current: null,
+      reason: "no current model: promoted the first one",
+    };
+  }
+  const was = gate.metric === "testAccuracy" ? current.testAccuracy : current.testLoss;
+  const gain = gate.metric === "testAccuracy" ? value - was : was - value;
+  const fmt = (x: number) => x.toFixed(4);
+  if (gain < gate.minDelta) {
+    return {
+      ...base,
+      current: was,
+      promoted: false,
+      reason: `${gate.metric} ${fmt(value)} vs current ${fmt(was)}: ${
+        gate.metric === "testAccuracy" ? "gain" : "improvement"
+      } ${fmt(gain)} is below minDelta ${gate.minDelta}`,
+    };
+  }
+  if (gate.maxClassRegression !== undefined) {
+    for (let k = 0; k < candidate.perClassAccuracy.length; k++) {
+      const drop = (current.perClassAccuracy[k] ?? 0) - candidate.perClassAccuracy[k]!;
+      if (drop > gate.maxClassRegression) {
+        return {
+          ...base,
+          current: was,
+          promoted: false,
+          reason: `class "${current.classNames[k] ?? k}" accuracy fell by ${fmt(drop)} (${
+            fmt(current.perClassAccuracy[k]!)
+          } → ${
+            fmt(candidate.perClassAccuracy[k]!)
+          }), more than maxClassRegression ${gate.maxClassRegression}`,
+        };
+      }
+    }
+  }
+  return {
+    ...base,
+    current: was,
+    promoted: true,
+    reason: `${gate.metric} ${fmt(value)} vs current ${
+      fmt(was)
+    } passes the gate (minDelta ${gate.minDelta})`,
+  };
+}
+
+async function targetOf(link: string): Promise<string | null> {
+  try {
+    return await Deno.realPath(link);
+  } catch {
+    return null;
+  }
+}
+
+/** Point a symlink at `target`, replacing it atomically (a new link renamed over the old). */
+async function pointAt(link: string, target: string): Promise<void> {
+  const tmp = `${link}.tmp-${Deno.pid}`;
+  await Deno.remove(tmp).catch(() => {});
+  await Deno.symlink(target, tmp);
+  await Deno.rename(tmp, link);
+}

@@ -1,0 +1,322 @@
+/**
+ * Unattended runs: kill -9 at random points and resume, signals, corrupted checkpoints,
+ * resume refusals, retraining with promotion and its lock. All through the CLI.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Random } from "../nn/random.ts";
+import { hostname } from "../pipeline/lock.ts";
+
+const root = join(import.meta.dirname!, "..");
+const tiny = join(root, "fixtures", "configs", "tiny.yaml");
+const decoder = new TextDecoder();
+
+function command(args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=hostname",
+      "--allow-run=kill",
+      join(root, "main.ts"),
+      ...args,
+    ],
+    cwd: root,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const o = await command(args).output();
+  return { code: o.code, stdout: decoder.decode(o.stdout), stderr: decoder.decode(o.stderr) };
+}
+
+/**
+ * Start a JSON-logging training, call `onEvent` for each event until it returns true, and
+ * then send `signal`. Returns the exit code, the events seen and stderr.
+ */
+async function runUntil(
+  args: string[],
+  onEvent: (event: Record<string, unknown>) => boolean,
+  signal: Deno.Signal,
+): Promise<{ code: number; events: Record<string, unknown>[]; stderr: string }> {
+  const child = command([...args, "--log", "json"]).spawn();
+  const events: Record<string, unknown>[] = [];
+  const stderr = new Response(child.stderr).text();
+  let buffer = "";
+  let sent = false;
+  for await (const chunk of child.stdout) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const event = JSON.parse(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+      events.push(event);
+      if (!sent && onEvent(event)) {
+        child.kill(signal);
+        sent = true;
+      }
+    }
+  }
+  return { code: (await child.status).code, events, stderr: await stderr };
+}
+
+async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "gradstream-reliability-" });
+  try {
+    return await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const LONG = [
+  "--set",
+  "training.epochs=400",
+  "--set",
+  "model.dropout=0.2",
+  "--set",
+  "training.checkpoint.every=50",
+];
+
+async function metricsWithoutTime(runDir: string): Promise<string[]> {
+  const text = await Deno.readTextFile(join(runDir, "metrics.csv"));
+  return text.trim().split("\n").map((r) => r.split(",").slice(0, 6).join(","));
+}
+
+Deno.test("a run killed with SIGKILL at random points resumes to the uninterrupted result", async () => {
+  await withTempDir(async (dir) => {
+    const base = await cli(["train", tiny, "--set", `output.dir=${dir}/base`, ...LONG]);
+    assert.equal(base.code, 0, base.stderr);
+    const baseDir = base.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const baseModel = await Deno.readTextFile(join(baseDir, "model.json"));
+    const rng = new Random(2026);
+    for (let trial = 0; trial < 3; trial++) {
+      // Kill after a random number of checkpoints, at a random point of the following steps.
+      const checkpoints = 1 + rng.int(40);
+      let seen = 0;
+      let runDir = "";
+      const killed = await runUntil(
+        ["train", tiny, "--set", `output.dir=${dir}/t${trial}`, ...LONG],
+        (e) => {
+          if (e.event === "started") runDir = String(e.runDir);
+          if (e.event === "checkpoint") seen++;
+          return seen >= checkpoints && (e.event !== "checkpoint" || rng.random() < 0.5);
+        },
+        "SIGKILL",
+      );
+      assert.equal(killed.code, 137, `trial ${trial}: ${killed.stderr}`);
+      assert.equal(killed.events.some((e) => e.event === "finished"), false);
+      const resumed = await cli([
+        "train",
+        tiny,
+        "--set",
+        `output.dir=${dir}/t${trial}`,
+        ...LONG,
+        "--resume",
+        runDir,
+      ]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(
+        await Deno.readTextFile(join(runDir, "model.json")),
+        baseModel,
+        `trial ${trial}`,
+      );
+      assert.deepEqual(await metricsWithoutTime(runDir), await metricsWithoutTime(baseDir));
+      const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+      assert.equal(summary.resumed, true);
+    }
+  });
+});
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`${signal} writes a checkpoint, exits ${code} and says how to resume`, async () => {
+    await withTempDir(async (dir) => {
+      let runDir = "";
+      const result = await runUntil(
+        ["train", tiny, "--set", `output.dir=${dir}`, ...LONG],
+        (e) => {
+          if (e.event === "started") runDir = String(e.runDir);
+          return e.event === "evaluation" && Number(e.iteration) >= 90;
+        },
+        signal,
+      );
+      assert.equal(result.code, code, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`received ${signal}: finishing the current step and writing a checkpoint`),
+      );
+      const interrupted = result.events.find((e) => e.event === "interrupted")!;
+      assert.equal(interrupted.reason, signal);
+      const messages = result.events.filter((e) => e.event === "message").map((e) => e.message);
+      assert.ok(
+        messages.some((m) => String(m).startsWith(`interrupted by ${signal} after iteration`)),
+      );
+      assert.ok(messages.includes(`resume with: deno task train ${tiny} --resume ${runDir}`));
+      const last = result.events.filter((e) => e.event === "checkpoint").at(-1)!;
+      assert.equal(last.iteration, interrupted.iteration);
+      const resumed = await cli([
+        "train",
+        tiny,
+        "--set",
+        `output.dir=${dir}`,
+        ...LONG,
+        "--resume",
+        runDir,
+      ]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+    });
+  });
+}
+
+Deno.test("resume refuses a config whose model, data or seed differ", async () => {
+  await withTempDir(async (dir) => {
+    const run = await cli([
+      "train",
+      tiny,
+      "--set",
+      `output.dir=${dir}`,
+      "--set",
+      "training.epochs=2",
+    ]);
+    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const seed = await cli(["train", tiny, "--set", "seed=8", "--resume", runDir]);
+    assert.equal(seed.code, 2);
+    assert.match(
+      seed.stderr,
+      /^error: cannot resume .*: the config's seed differ from the checkpoint's \(seed: checkpoint 7\)/,
+    );
+    const model = await cli([
+      "train",
+      tiny,
+      "--set",
+      "model.layers=[64, 8, 3]",
+      "--resume",
+      runDir,
+    ]);
+    assert.equal(model.code, 2);
+    assert.match(model.stderr, /the config's model differ/);
+  });
+});
+
+Deno.test("a corrupted or truncated checkpoint is refused, never loaded", async () => {
+  await withTempDir(async (dir) => {
+    const run = await cli([
+      "train",
+      tiny,
+      "--set",
+      `output.dir=${dir}`,
+      "--set",
+      "training.epochs=2",
+    ]);
+    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const path = join(runDir, "checkpoint.json");
+    const good = await Deno.readTextFile(path);
+    // One flipped character inside the parameters' base64.
+    const at = good.indexOf('"data":"') + 20;
+    const flipped = good.slice(0, at) + (good[at] === "A" ? "B" : "A") + good.slice(at + 1);
+    await Deno.writeTextFile(path, flipped);
+    const corrupted = await cli(["train", tiny, "--resume", runDir]);
+    assert.equal(corrupted.code, 1);
+    assert.match(
+      corrupted.stderr,
+      /checkpoint\.json: the checkpoint is corrupted \(its checksum does not match\)/,
+    );
+    await Deno.writeTextFile(path, good.slice(0, good.length / 2));
+    const truncated = await cli(["train", tiny, "--resume", runDir]);
+    assert.equal(truncated.code, 1);
+    assert.match(truncated.stderr, /checkpoint\.json: the checkpoint is truncated or corrupted/);
+  });
+});
+
+Deno.test("retrain promotes a better model, refuses a worse one and keeps previous", async () => {
+  await withTempDir(async (dir) => {
+    const out = ["--set", `output.dir=${dir}`];
+    const weak = ["--set", "training.epochs=1", "--set", "optimizer.learningRate=0.0005"];
+    const first = await cli(["retrain", tiny, ...out, ...weak]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^promoted: no current model: promoted the first one$/m);
+    const firstDir = first.stdout.match(/^run directory: (.*)$/m)![1]!;
+    assert.equal(await Deno.realPath(join(dir, "tiny", "current")), firstDir);
+
+    const better = await cli(["retrain", tiny, ...out]);
+    assert.equal(better.code, 0, better.stdout + better.stderr);
+    assert.match(better.stdout, /^promoted: testAccuracy .* passes the gate/m);
+    const betterDir = better.stdout.match(/^run directory: (.*)$/m)![1]!;
+    assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
+    assert.equal(await Deno.realPath(join(dir, "tiny", "previous")), firstDir);
+
+    const worse = await cli(["retrain", tiny, ...out, ...weak]);
+    assert.equal(worse.code, 3, worse.stdout + worse.stderr);
+    assert.match(
+      worse.stdout,
+      /^not promoted: testAccuracy 0\.\d{4} vs current 1\.0000: gain -0\.\d{4} is below minDelta 0$/m,
+    );
+    assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
+    const worseDir = worse.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const summary = JSON.parse(await Deno.readTextFile(join(worseDir, "summary.json")));
+    assert.equal(summary.promotion.promoted, false);
+    assert.equal(summary.promotion.current, 1);
+  });
+});
+
+Deno.test("retrain refuses to run while another retraining of the name holds the lock", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "tiny"), { recursive: true });
+    const lock = join(dir, "tiny", "retrain.lock");
+    // A live holder: this test process.
+    await Deno.writeTextFile(
+      lock,
+      JSON.stringify({
+        pid: Deno.pid,
+        host: hostname(),
+        startedAt: "then",
+      }),
+    );
+    const held = await cli(["retrain", tiny, "--set", `output.dir=${dir}`]);
+    assert.equal(held.code, 1);
+    assert.match(
+      held.stderr,
+      new RegExp(
+        `retrain\\.lock: another run of this name is in progress \\(pid ${Deno.pid} since then\\)`,
+      ),
+    );
+    // A dead holder: taken over with a warning.
+    await Deno.writeTextFile(
+      lock,
+      JSON.stringify({
+        pid: 999_999_999,
+        host: hostname(),
+        startedAt: "then",
+      }),
+    );
+    const stale = await cli(["retrain", tiny, "--set", `output.dir=${dir}`]);
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.match(stale.stderr, /warning: taking over a stale lock .* left by pid 999999999/);
+    await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("schedule refuses a config without a schedule", async () => {
+  const result = await cli(["schedule", tiny]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /no schedule; add e\.g\. schedule: \{ cron: "0 3 \* \* \*" \}/);
+});
+
+Deno.test("runIsolated() runs each scheduled retraining in its own process and reports its exit", async () => {
+  const { runIsolated } = await import("../main.ts");
+  await withTempDir(async (dir) => {
+    const bad = join(root, "fixtures", "configs", "invalid", "unknown_key.yaml");
+    assert.equal(await runIsolated([bad, "--set", `output.dir=${dir}`]), 2);
+    assert.equal(
+      await runIsolated([tiny, "--set", `output.dir=${dir}`, "--set", "training.epochs=2"]),
+      0,
+    );
+    assert.ok((await Deno.realPath(join(dir, "tiny", "current"))).startsWith(join(dir, "tiny")));
+  });
+});
