@@ -28,6 +28,15 @@ import { retrain } from "./pipeline/retrain.ts";
 
 const DEFAULT_CONFIG = join(import.meta.dirname!, "configs", "default.yaml");
 
+/** The permissions a training or retraining process needs (the tasks in deno.json give them). */
+export const RUN_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys=hostname",
+  "--allow-run=kill",
+];
+
 const USAGE = `usage:
   deno task train [config.yaml|json] [--set key=value]... [--resume <run dir>] [--log json]
   deno task retrain <config> [--set key=value]... [--log json]
@@ -216,17 +225,7 @@ async function scheduleCommand(args: string[]): Promise<number> {
 export async function runIsolated(args: string[]): Promise<number> {
   try {
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys=hostname",
-        "--allow-run=kill",
-        import.meta.filename!,
-        "retrain",
-        ...args,
-      ],
+      args: ["run", ...RUN_PERMISSIONS, import.meta.filename!, "retrain", ...args],
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",

@@ -75,23 +75,40 @@ const Gradient = z.discriminatedUnion("method", [
 
 const learningRate = (fallback: number) => z.number().positive().default(fallback);
 const weightDecay = z.number().nonnegative().default(0);
+/** Multiply the learning rate by `factor` after every `every` epochs (step decay). */
+const learningRateDecay = z.strictObject({
+  factor: z.number().positive().max(1),
+  every: positiveInt(),
+}).optional();
 const unitInterval = () => z.number().min(0).lt(1);
 
 const Optimizer = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("sgd"), learningRate: learningRate(0.1), weightDecay }),
+  z.strictObject({
+    kind: z.literal("sgd"),
+    learningRate: learningRate(0.1),
+    weightDecay,
+    learningRateDecay,
+  }),
   z.strictObject({
     kind: z.literal("momentum"),
     learningRate: learningRate(0.01),
     momentum: unitInterval().default(0.9),
     weightDecay,
+    learningRateDecay,
   }),
-  z.strictObject({ kind: z.literal("adagrad"), learningRate: learningRate(0.01), weightDecay }),
+  z.strictObject({
+    kind: z.literal("adagrad"),
+    learningRate: learningRate(0.01),
+    weightDecay,
+    learningRateDecay,
+  }),
   z.strictObject({
     kind: z.literal("adam"),
     learningRate: learningRate(0.001),
     beta1: unitInterval().default(0.9),
     beta2: unitInterval().default(0.999),
     weightDecay,
+    learningRateDecay,
   }),
 ]);
 

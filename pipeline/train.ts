@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { lastValueFrom, of, Subject } from "rxjs";
+import { lastValueFrom, of, Subject, tap } from "rxjs";
 import { BatchSampler } from "../data/sampler.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { createOptimizer } from "../nn/optimizers.ts";
@@ -189,7 +189,16 @@ export async function train(
       // drawn only after the previous update is done and memory stays flat however long the
       // run. Checkpoint writes and stop requests happen here, between two steps.
       const iterations = new Subject<number>();
+      const decay = config.optimizer.learningRateDecay;
+      const baseRate = config.optimizer.learningRate;
       const steps = iterations.pipe(
+        // Step decay: the rate is a function of the epoch, so a resumed run gets it right too.
+        tap((i) => {
+          if (decay) {
+            optimizer.learningRate = baseRate *
+              decay.factor ** Math.floor(i / perEpoch / decay.every);
+          }
+        }),
         sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot }),
         gradient(net, config.gradient),
         update(

@@ -1,39 +1,9 @@
 /** End-to-end tests: the CLI as a user runs it, in a subprocess. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { cli, root, runDirOf, withTempDir } from "./helpers.ts";
 
-const root = join(import.meta.dirname!, "..");
 const fixtures = join(root, "fixtures", "configs");
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys=hostname",
-      "--allow-run=kill",
-      join(root, "main.ts"),
-      ...args,
-    ],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
-async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "gradstream-cli-" });
-  try {
-    return await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("train trains the tiny fixture and evaluate/predict use its model", async () => {
   await withTempDir(async (dir) => {
@@ -43,7 +13,7 @@ Deno.test("train trains the tiny fixture and evaluate/predict use its model", as
     const controls = [...run.stdout].filter((c) => c.charCodeAt(0) < 32 && c !== "\n");
     assert.deepEqual(controls, []);
     assert.equal(run.stdout.split("\n").filter((l) => l.startsWith("iter ")).length, 15);
-    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const runDir = runDirOf(run.stdout);
     assert.match(run.stdout, /^done: test accuracy [01]\.\d{4}, .* seed 7$/m);
 
     const evaluation = await cli(["evaluate", runDir]);
@@ -124,7 +94,7 @@ Deno.test("configs/ch04-numerical.yaml runs (shortened) and its loss decreases",
       "training.iterations=3",
     ]);
     assert.equal(result.code, 0, result.stderr);
-    const runDir = result.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const runDir = runDirOf(result.stdout);
     const config = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
     assert.deepEqual(config.gradient, { method: "numerical", h: 1e-4 });
     assert.deepEqual(config.model.layers, [784, 50, 10]);

@@ -6,35 +6,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Random } from "../nn/random.ts";
 import { hostname } from "../pipeline/lock.ts";
+import { cli, command, root, runDirOf, tiny, trainTiny, withTempDir } from "./helpers.ts";
 
-const root = join(import.meta.dirname!, "..");
-const tiny = join(root, "fixtures", "configs", "tiny.yaml");
 const decoder = new TextDecoder();
-
-function command(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys=hostname",
-      "--allow-run=kill",
-      join(root, "main.ts"),
-      ...args,
-    ],
-    cwd: root,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const o = await command(args).output();
-  return { code: o.code, stdout: decoder.decode(o.stdout), stderr: decoder.decode(o.stderr) };
-}
 
 /**
  * Start a JSON-logging training, call `onEvent` for each event until it returns true, and
@@ -66,15 +40,6 @@ async function runUntil(
   return { code: (await child.status).code, events, stderr: await stderr };
 }
 
-async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "gradstream-reliability-" });
-  try {
-    return await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 const LONG = [
   "--set",
   "training.epochs=400",
@@ -93,7 +58,7 @@ Deno.test("a run killed with SIGKILL at random points resumes to the uninterrupt
   await withTempDir(async (dir) => {
     const base = await cli(["train", tiny, "--set", `output.dir=${dir}/base`, ...LONG]);
     assert.equal(base.code, 0, base.stderr);
-    const baseDir = base.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const baseDir = runDirOf(base.stdout);
     const baseModel = await Deno.readTextFile(join(baseDir, "model.json"));
     const rng = new Random(2026);
     for (let trial = 0; trial < 3; trial++) {
@@ -176,15 +141,7 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 
 Deno.test("resume refuses a config whose model, data or seed differ", async () => {
   await withTempDir(async (dir) => {
-    const run = await cli([
-      "train",
-      tiny,
-      "--set",
-      `output.dir=${dir}`,
-      "--set",
-      "training.epochs=2",
-    ]);
-    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const runDir = await trainTiny(dir);
     const seed = await cli(["train", tiny, "--set", "seed=8", "--resume", runDir]);
     assert.equal(seed.code, 2);
     assert.match(
@@ -206,15 +163,7 @@ Deno.test("resume refuses a config whose model, data or seed differ", async () =
 
 Deno.test("a corrupted or truncated checkpoint is refused, never loaded", async () => {
   await withTempDir(async (dir) => {
-    const run = await cli([
-      "train",
-      tiny,
-      "--set",
-      `output.dir=${dir}`,
-      "--set",
-      "training.epochs=2",
-    ]);
-    const runDir = run.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const runDir = await trainTiny(dir);
     const path = join(runDir, "checkpoint.json");
     const good = await Deno.readTextFile(path);
     // One flipped character inside the parameters' base64.
@@ -241,13 +190,13 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
     const first = await cli(["retrain", tiny, ...out, ...weak]);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^promoted: no current model: promoted the first one$/m);
-    const firstDir = first.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const firstDir = runDirOf(first.stdout);
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), firstDir);
 
     const better = await cli(["retrain", tiny, ...out]);
     assert.equal(better.code, 0, better.stdout + better.stderr);
     assert.match(better.stdout, /^promoted: testAccuracy .* passes the gate/m);
-    const betterDir = better.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const betterDir = runDirOf(better.stdout);
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
     assert.equal(await Deno.realPath(join(dir, "tiny", "previous")), firstDir);
 
@@ -258,7 +207,7 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
       /^not promoted: testAccuracy 0\.\d{4} vs current 1\.0000: gain -0\.\d{4} is below minDelta 0$/m,
     );
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
-    const worseDir = worse.stdout.match(/^run directory: (.*)$/m)![1]!;
+    const worseDir = runDirOf(worse.stdout);
     const summary = JSON.parse(await Deno.readTextFile(join(worseDir, "summary.json")));
     assert.equal(summary.promotion.promoted, false);
     assert.equal(summary.promotion.current, 1);

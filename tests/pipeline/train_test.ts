@@ -171,3 +171,25 @@ Deno.test("train() refuses an unwritable output directory before training", asyn
     message: /^the output directory \/proc\/gradstream\/tiny is not writable/,
   });
 });
+
+Deno.test("train() decays the learning rate by epoch and records it", async () => {
+  await withTempDir(async (dir) => {
+    const { runDir } = await train(
+      await tiny(dir, [
+        "training.epochs=5",
+        "optimizer.learningRateDecay={ factor: 0.5, every: 2 }",
+      ]),
+    );
+    const rows = (await Deno.readTextFile(join(runDir, "metrics.csv"))).trim().split("\n").slice(1)
+      .map((r) => r.split(","));
+    const rateOfEpoch = (epoch: number) =>
+      new Set(rows.filter((r) => r[1] === String(epoch)).map((r) => r[5]));
+    assert.deepEqual([1, 2, 3, 4, 5].map(rateOfEpoch), [
+      new Set(["0.01"]),
+      new Set(["0.01"]),
+      new Set(["0.005"]),
+      new Set(["0.005"]),
+      new Set(["0.0025"]),
+    ]);
+  });
+});
