@@ -21,10 +21,12 @@ import { UsageError } from "./pipeline/errors.ts";
 import { evaluateRun, formatReport } from "./pipeline/evaluate_run.ts";
 import { loadConfig } from "./pipeline/load_config.ts";
 import { predictFile } from "./pipeline/predict.ts";
-import { createProgress } from "./pipeline/progress.ts";
+import { createProgress, type Progress, teeProgress } from "./pipeline/progress.ts";
+import { startDashboard } from "./report/dashboard.ts";
 import { writeFileAtomic } from "./pipeline/run_dir.ts";
 import { InterruptedError, train } from "./pipeline/train.ts";
 import { retrain } from "./pipeline/retrain.ts";
+import { writeReport } from "./report/report.ts";
 
 const DEFAULT_CONFIG = join(import.meta.dirname!, "configs", "default.yaml");
 
@@ -35,14 +37,17 @@ export const RUN_PERMISSIONS = [
   "--allow-env",
   "--allow-sys=hostname",
   "--allow-run=kill",
+  "--allow-net=127.0.0.1",
 ];
 
 const USAGE = `usage:
   deno task train [config.yaml|json] [--set key=value]... [--resume <run dir>] [--log json]
+      [--dashboard [port]] [--keep-serving] [--dashboard-host <address>]
   deno task retrain <config> [--set key=value]... [--log json]
   deno task schedule <config>
   deno task evaluate <run dir|model.json> [config] [--json]
   deno task predict <model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
+  deno task report <run dir>
   deno task schema [output.json]`;
 
 const encoder = new TextEncoder();
@@ -66,6 +71,8 @@ export async function main(args: string[]): Promise<number> {
         return await predictCommand(rest);
       case "schema":
         return await schemaCommand(rest);
+      case "report":
+        return await reportCommand(rest);
       case undefined:
       case "help":
       case "--help":
@@ -103,12 +110,29 @@ const TRAIN_OPTIONS = {
   set: { type: "string", multiple: true },
   resume: { type: "string" },
   log: { type: "string" },
+  dashboard: { type: "boolean" },
+  "dashboard-host": { type: "string" },
+  "keep-serving": { type: "boolean" },
 } as const;
 
-async function trainCommand(args: string[], mode: "train" | "retrain"): Promise<number> {
+/** `--dashboard [port]`: the port is optional, which parseArgs cannot express; take it here. */
+function takeDashboardPort(args: string[]): { args: string[]; port: number } {
+  const at = args.indexOf("--dashboard");
+  const next = args[at + 1];
+  if (at >= 0 && next !== undefined && /^\d+$/.test(next)) {
+    return { args: [...args.slice(0, at + 1), ...args.slice(at + 2)], port: Number(next) };
+  }
+  return { args, port: 8787 };
+}
+
+async function trainCommand(rawArgs: string[], mode: "train" | "retrain"): Promise<number> {
+  const { args, port } = takeDashboardPort(rawArgs);
   const { values, positionals } = usage(() =>
     parseArgs({ args, allowPositionals: true, options: TRAIN_OPTIONS })
   );
+  if ((values["keep-serving"] || values["dashboard-host"]) && !values.dashboard) {
+    throw new UsageError("--keep-serving and --dashboard-host go with --dashboard");
+  }
   if (positionals.length > 1) throw new UsageError(`${mode} takes one config file\n${USAGE}`);
   if (values.log !== undefined && values.log !== "json" && values.log !== "text") {
     throw new UsageError(`--log takes "json" or "text" but found "${values.log}"`);
@@ -147,11 +171,25 @@ async function trainCommand(args: string[], mode: "train" | "retrain"): Promise<
     Deno.addSignalListener(name, handler);
     return [name, handler] as const;
   });
+  const dashboard = values.dashboard
+    ? startDashboard({
+      port,
+      hostname: values["dashboard-host"] ?? "127.0.0.1",
+      title: `gradstream: ${loaded.name}`,
+    })
+    : null;
+  if (dashboard) note(`dashboard: ${dashboard.url}`);
+  const text = json ? null : createProgress({ terminal: Deno.stdout.isTerminal(), write: out });
+  const dashboardProgress = dashboard?.progress({ name: loaded.name, seed: config.seed });
+  const receivers = [text, dashboardProgress].filter((p): p is Progress => !!p);
+  const onEvent = (event: Record<string, unknown>) => {
+    say?.(event);
+    dashboard?.publish(event);
+  };
   const options = {
     signal: controller.signal,
-    ...(json
-      ? { onEvent: say! }
-      : { progress: createProgress({ terminal: Deno.stdout.isTerminal(), write: out }) }),
+    onEvent,
+    ...(receivers.length > 0 ? { progress: teeProgress(...receivers) } : {}),
     ...(values.resume ? { resume: values.resume } : {}),
   };
   try {
@@ -190,6 +228,10 @@ async function trainCommand(args: string[], mode: "train" | "retrain"): Promise<
     throw error;
   } finally {
     for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+    if (dashboard && values["keep-serving"]) {
+      note(`the run has ended; still serving ${dashboard.url} (Ctrl-C to stop)`);
+      await dashboard.finished;
+    } else await dashboard?.close();
   }
 }
 
@@ -275,6 +317,17 @@ async function predictCommand(args: string[]): Promise<number> {
     await writeFileAtomic(values.out, csv);
     err(`predictions written to ${values.out}\n`);
   } else out(csv);
+  return 0;
+}
+
+async function reportCommand(args: string[]): Promise<number> {
+  if (args.length !== 1) throw new UsageError(`report takes one run directory\n${USAGE}`);
+  try {
+    await Deno.stat(join(args[0]!, "summary.json"));
+  } catch {
+    throw new UsageError(`${args[0]}: not a finished run directory (no summary.json)`);
+  }
+  for (const file of await writeReport(args[0]!)) out(`${file}\n`);
   return 0;
 }
 

@@ -72,3 +72,13 @@ function seconds(s: number): string {
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s - m * 60)).padStart(2, "0")}s`;
 }
+
+/** One progress receiver that forwards to several. */
+export function teeProgress(...receivers: Progress[]): Progress {
+  return {
+    start: (total) => receivers.forEach((r) => r.start(total)),
+    step: (step, elapsed, rate) => receivers.forEach((r) => r.step(step, elapsed, rate)),
+    line: (text) => receivers.forEach((r) => r.line(text)),
+    done: () => receivers.forEach((r) => r.done()),
+  };
+}

@@ -31,6 +31,7 @@ import { checkSizes, type LoadedConfig } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
 import type { Progress } from "./progress.ts";
 import { RunDirectory } from "./run_dir.ts";
+import { writeReport } from "../report/report.ts";
 
 /** `summary.json`. */
 export interface Summary {
@@ -313,6 +314,12 @@ export async function train(
     };
     await run.writeJson("model.json", modelFor(net, name, splits));
     await run.writeJson("summary.json", summary);
+    try {
+      await writeReport(run.path, { net, test: splits.test });
+    } catch (error) {
+      // The model and summary are written; a chart that fails to render must not lose them.
+      emit({ event: "warning", message: `report not written: ${(error as Error).message}` });
+    }
     emit({ event: "finished", ...summaryForEvent(summary) });
     await run.markLatest();
     return { runDir: run.path, summary };

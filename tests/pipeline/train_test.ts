@@ -24,11 +24,15 @@ Deno.test("train() leaves a complete run directory", async () => {
     const { runDir, summary } = await train(await tiny(dir));
     const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
     assert.deepEqual(files, [
+      "accuracy.svg",
       "checkpoint.json",
       "config.json",
+      "confusion.svg",
       "events.jsonl",
+      "loss.svg",
       "metrics.csv",
       "model.json",
+      "report.html",
       "summary.json",
     ]);
     assert.ok(summary.testAccuracy >= 0.8, `test accuracy ${summary.testAccuracy}`);

@@ -1,0 +1,166 @@
+/**
+ * Vega-Lite specs of a run's charts, built from its data: pure functions, so tests can check
+ * that each spec holds the data and labels it should.
+ * @module
+ */
+
+/** What the titles say about the run. */
+export interface RunMeta {
+  name: string;
+  seed: number;
+}
+
+/** One row of metrics.csv as numbers (accuracies null off evaluation rows). */
+export interface MetricPoint {
+  iteration: number;
+  epoch: number;
+  loss: number;
+  trainAccuracy: number | null;
+  testAccuracy: number | null;
+}
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const title = (what: string, meta: RunMeta) => ({
+  text: what,
+  subtitle: `run "${meta.name}", seed ${meta.seed}`,
+});
+
+/** Training loss per iteration, with a moving average over `window` iterations. */
+export function lossChartSpec(
+  points: MetricPoint[],
+  meta: RunMeta,
+  window = 50,
+): Record<string, unknown> {
+  const values = points.map((p) => ({ iteration: p.iteration, loss: p.loss }));
+  return {
+    $schema: SCHEMA,
+    title: title("Training loss", meta),
+    width: 640,
+    height: 300,
+    data: { values },
+    transform: [{
+      window: [{ op: "mean", field: "loss", as: "smoothed" }],
+      frame: [-window + 1, 0],
+    }],
+    layer: [
+      {
+        mark: { type: "line", opacity: 0.35, color: "#7a9cc6" },
+        encoding: {
+          x: { field: "iteration", type: "quantitative", title: "iteration (mini-batches)" },
+          y: {
+            field: "loss",
+            type: "quantitative",
+            title: "loss (cross-entropy or MSE, per sample)",
+          },
+        },
+      },
+      {
+        mark: { type: "line", color: "#1f4e8c", strokeWidth: 2 },
+        encoding: {
+          x: { field: "iteration", type: "quantitative" },
+          y: { field: "smoothed", type: "quantitative" },
+        },
+      },
+    ],
+  };
+}
+
+/** Train and test accuracy per evaluation: the gap between them is the overfitting. */
+export function accuracyChartSpec(points: MetricPoint[], meta: RunMeta): Record<string, unknown> {
+  const values = points.flatMap((p) =>
+    p.trainAccuracy === null || p.testAccuracy === null ? [] : [
+      { iteration: p.iteration, epoch: p.epoch, split: "train", accuracy: p.trainAccuracy },
+      { iteration: p.iteration, epoch: p.epoch, split: "test", accuracy: p.testAccuracy },
+    ]
+  );
+  return {
+    $schema: SCHEMA,
+    title: title("Train and test accuracy", meta),
+    width: 640,
+    height: 300,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "iteration", type: "quantitative", title: "iteration (mini-batches)" },
+      y: {
+        field: "accuracy",
+        type: "quantitative",
+        title: "accuracy (fraction correct)",
+        scale: { zero: false },
+      },
+      color: { field: "split", type: "nominal", title: "split", sort: ["train", "test"] },
+    },
+  };
+}
+
+/** The test confusion matrix with counts, and each class's accuracy in its row label. */
+export function confusionChartSpec(
+  confusion: number[][],
+  classNames: string[],
+  perClassAccuracy: number[],
+  meta: RunMeta,
+): Record<string, unknown> {
+  const rowLabel = (k: number) =>
+    `${classNames[k]} (${
+      Number.isNaN(perClassAccuracy[k]) ? "-" : (100 * perClassAccuracy[k]!).toFixed(1) + "%"
+    })`;
+  const values = confusion.flatMap((row, k) =>
+    row.map((count, j) => ({ actual: rowLabel(k), predicted: classNames[j], count }))
+  );
+  const size = Math.max(240, 36 * classNames.length);
+  return {
+    $schema: SCHEMA,
+    title: title("Test confusion matrix (row: true class and its accuracy)", meta),
+    width: size,
+    height: size,
+    data: { values },
+    encoding: {
+      x: { field: "predicted", type: "nominal", title: "predicted class", sort: classNames },
+      y: {
+        field: "actual",
+        type: "nominal",
+        title: "true class (accuracy)",
+        sort: classNames.map((_, k) => rowLabel(k)),
+      },
+    },
+    layer: [
+      {
+        mark: "rect",
+        encoding: {
+          color: {
+            field: "count",
+            type: "quantitative",
+            title: "samples",
+            scale: { scheme: "blues" },
+          },
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 11 },
+        encoding: {
+          text: { field: "count", type: "quantitative" },
+          color: {
+            condition: {
+              test: `datum.count > ${Math.max(...confusion.flat()) / 2}`,
+              value: "white",
+            },
+            value: "black",
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Render a Vega-Lite spec to SVG text, headlessly (no browser, no canvas). */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
+  // deno-lint-ignore no-explicit-any
+  const compiled = vegaLite.compile(spec as any).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

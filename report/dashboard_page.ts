@@ -1,0 +1,118 @@
+/**
+ * The dashboard's page: one self-contained HTML document (no CDN, no external script) that
+ * listens to `/events` and draws the loss and accuracy curves as they grow.
+ * @module
+ */
+
+/** The page's HTML. */
+export function dashboardPage(title: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:20px auto;max-width:1000px;color:#222;padding:0 16px}
+h1{font-size:20px;margin:0 0 4px} .status{color:#555;margin-bottom:12px}
+.numbers{display:grid;grid-template-columns:repeat(4,minmax(120px,1fr));gap:8px;margin:12px 0}
+.numbers div{background:#f4f6fa;border-radius:6px;padding:8px} .numbers b{display:block;font-size:18px}
+svg{background:#fff;border:1px solid #ddd;margin-top:8px} .axis{font-size:11px;fill:#555}
+.legend{font-size:12px} h2{font-size:15px;margin:18px 0 0}
+</style></head><body>
+<h1 id="title">gradstream</h1><div class="status" id="status">connecting…</div>
+<div class="numbers">
+<div>iteration<b id="iteration">–</b></div><div>epoch<b id="epoch">–</b></div>
+<div>loss<b id="loss">–</b></div><div>samples/s<b id="rate">–</b></div>
+<div>train accuracy<b id="train">–</b></div><div>test accuracy<b id="test">–</b></div>
+<div>elapsed<b id="elapsed">–</b></div><div>ETA<b id="eta">–</b></div>
+</div>
+<h2>Training loss</h2>
+<svg id="lossChart" width="960" height="260"><path id="lossPath" data-points="0" fill="none" stroke="#1f4e8c" stroke-width="1.5"/><g id="lossAxes"></g></svg>
+<h2>Train and test accuracy</h2>
+<svg id="accChart" width="960" height="260"><path id="trainPath" data-points="0" fill="none" stroke="#3b75af" stroke-width="2"/><path id="testPath" data-points="0" fill="none" stroke="#ef8636" stroke-width="2"/><g id="accAxes"></g>
+<text class="legend" x="820" y="20" fill="#3b75af">● train</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
+<script>
+const W = 960, H = 260, L = 56, R = 16, T = 14, B = 30;
+let state;
+function reset() { state = { total: 0, loss: [], train: [], test: [] }; }
+reset();
+const $ = (id) => document.getElementById(id);
+const fmt = (x, d = 4) => (x === undefined || x === null ? "–" : Math.abs(x) < 5e-5 ? (0).toFixed(d) : Number(x).toFixed(d));
+const secs = (s) => !isFinite(s) ? "–" : s < 60 ? s.toFixed(1) + "s" : Math.floor(s / 60) + "m" + String(Math.round(s % 60)).padStart(2, "0") + "s";
+function scale(points, key, yMin, yMax) {
+  const xMax = Math.max(state.total, ...points.map((p) => p.iteration), 1);
+  const ys = points.map((p) => p[key]);
+  const lo = yMin ?? Math.min(...ys), hi = yMax ?? Math.max(...ys);
+  const span = hi - lo || 1;
+  return { x: (v) => L + (W - L - R) * v / xMax, y: (v) => T + (H - T - B) * (1 - (v - lo) / span), lo, hi, xMax };
+}
+function axes(g, s, label) {
+  let out = "";
+  for (let i = 0; i <= 4; i++) {
+    const v = s.lo + (s.hi - s.lo) * i / 4, y = s.y(v);
+    out += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + y + '" y2="' + y + '" stroke="#eee"/>';
+    out += '<text class="axis" x="' + (L - 6) + '" y="' + (y + 4) + '" text-anchor="end">' + v.toFixed(3) + "</text>";
+  }
+  out += '<text class="axis" x="' + (W - R) + '" y="' + (H - 8) + '" text-anchor="end">iteration ' + s.xMax + "</text>";
+  out += '<text class="axis" x="' + L + '" y="' + (H - 8) + '">' + label + "</text>";
+  g.innerHTML = out;
+}
+function line(path, points, key, s) {
+  path.setAttribute("d", points.map((p, i) => (i ? "L" : "M") + s.x(p.iteration).toFixed(1) + "," + s.y(p[key]).toFixed(1)).join(""));
+  path.setAttribute("data-points", String(points.length));
+}
+let pending = false;
+function draw() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    if (state.loss.length) {
+      const s = scale(state.loss, "loss", 0);
+      line($("lossPath"), state.loss, "loss", s);
+      axes($("lossAxes"), s, "loss");
+    }
+    if (state.train.length) {
+      const all = state.train.concat(state.test);
+      // Accuracy axis: up to 1, down to the lowest value rounded to 0.05 (never a zero span).
+      const low = Math.min(...all.map((p) => p.accuracy));
+      const s = scale(all, "accuracy", Math.min(Math.floor(low * 20) / 20, 0.95), 1);
+      line($("trainPath"), state.train, "accuracy", s);
+      line($("testPath"), state.test, "accuracy", s);
+      axes($("accAxes"), s, "accuracy");
+    }
+  });
+}
+function on(e) {
+  switch (e.event) {
+    case "hello": reset(); break;
+    case "start":
+      state.total = e.total;
+      $("title").textContent = 'Run "' + e.name + '", seed ' + e.seed;
+      document.title = "gradstream: " + e.name;
+      $("status").textContent = "training";
+      break;
+    case "step":
+      state.loss.push({ iteration: e.iteration, loss: e.loss });
+      $("iteration").textContent = e.iteration + " / " + state.total;
+      $("epoch").textContent = e.epoch;
+      $("loss").textContent = fmt(e.loss);
+      $("rate").textContent = Math.round(e.samplesPerSecond);
+      $("elapsed").textContent = secs(e.elapsed);
+      $("eta").textContent = secs(e.elapsed / e.iteration * (state.total - e.iteration));
+      break;
+    case "evaluation":
+      state.train.push({ iteration: e.iteration, accuracy: e.trainAccuracy });
+      state.test.push({ iteration: e.iteration, accuracy: e.testAccuracy });
+      $("train").textContent = fmt(e.trainAccuracy);
+      $("test").textContent = fmt(e.testAccuracy);
+      break;
+    case "finished": $("status").textContent = "finished: test accuracy " + fmt(e.testAccuracy); break;
+    case "error": $("status").textContent = "failed: " + e.message; break;
+    case "interrupted": $("status").textContent = "interrupted (" + e.reason + ") after iteration " + e.iteration; break;
+  }
+  draw();
+}
+const source = new EventSource("/events");
+source.onmessage = (m) => on(JSON.parse(m.data));
+source.onerror = () => { if ($("status").textContent === "training") $("status").textContent = "disconnected (the run may have ended)"; };
+</script></body></html>
+`;
+}

@@ -1,0 +1,118 @@
+/**
+ * The live dashboard in a real browser: headless Chromium (Debian's `chromium`, driven by
+ * playwright-core) watches the curves grow while a training runs. Skipped, with the reason
+ * printed, only when /usr/bin/chromium is missing; `.ci/run` installs it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { command, root, tiny, trainTiny, withTempDir } from "./helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+if (!hasChromium) {
+  console.log(
+    `skipping the browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`,
+  );
+}
+
+/** Wait until the chart path `id` has at least `n` points (evaluated in the page). */
+async function waitForPoints(
+  page: { waitForFunction(expression: string): Promise<unknown> },
+  id: string,
+  n: number,
+): Promise<void> {
+  await page.waitForFunction(
+    `Number(document.getElementById("${id}").getAttribute("data-points")) >= ${n}`,
+  );
+}
+
+async function browser() {
+  const { chromium } = await import("playwright-core");
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}
+
+Deno.test({
+  name: "the dashboard shows the curves growing, survives a reload, and is screenshotted",
+  ignore: !hasChromium,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const child = command([
+        "train",
+        tiny,
+        "--set",
+        `output.dir=${dir}`,
+        "--set",
+        "training.epochs=3000",
+        "--set",
+        "evaluation.every=450",
+        "--set",
+        "optimizer={ kind: sgd, learningRate: 0.01 }",
+        "--dashboard",
+        "0",
+      ]).spawn();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!/dashboard: (http:\S+)/.test(text)) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`no dashboard URL in:\n${text}`);
+        text += value;
+      }
+      const url = text.match(/dashboard: (http:\S+)/)![1]!;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:/);
+      const b = await browser();
+      try {
+        const page = await b.newPage({ viewport: { width: 1000, height: 900 } });
+        await page.goto(url);
+        const points = async () => Number(await page.getAttribute("#lossPath", "data-points"));
+        await waitForPoints(page, "lossPath", 4);
+        const before = await points();
+        await waitForPoints(page, "lossPath", before + 3);
+        assert.ok((await points()) > before);
+        await waitForPoints(page, "testPath", 6);
+        const seen = await points();
+        // Close the page and open another: the history is replayed.
+        await page.close();
+        const again = await b.newPage({ viewport: { width: 1000, height: 900 } });
+        await again.goto(url);
+        await waitForPoints(again, "lossPath", seen);
+        assert.match(await again.textContent("#title") ?? "", /^Run "tiny", seed 7$/);
+        await again.screenshot({ path: join(root, "docs", "dashboard.png") });
+      } finally {
+        await b.close();
+        child.kill("SIGKILL");
+        await child.status;
+        await lines.cancel();
+        await child.stderr.cancel();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "the run report renders in the browser and is screenshotted",
+  ignore: !hasChromium,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const runDir = await trainTiny(dir, "training.epochs=4", "optimizer.learningRate=0.003");
+      const b = await browser();
+      try {
+        const page = await b.newPage({ viewport: { width: 1100, height: 1400 } });
+        await page.goto(`file://${join(runDir, "report.html")}`);
+        assert.equal(await page.locator("svg").count(), 3);
+        assert.ok((await page.locator("figure img").count()) > 0, "some mistakes are shown");
+        assert.equal(await page.locator(".weights img").count(), 16);
+        // Every inline image decoded (a broken data URL has naturalWidth 0).
+        const broken = await page.evaluate(
+          "[...document.images].filter((img) => !img.complete || img.naturalWidth === 0).length",
+        );
+        assert.equal(broken, 0);
+        await page.screenshot({ path: join(root, "docs", "report.png"), fullPage: false });
+      } finally {
+        await b.close();
+      }
+    });
+  },
+});

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { XMLValidator } from "fast-xml-parser";
+import { Matrix } from "../../nn/matrix.ts";
+import { confidentMistakes, readMetrics } from "../../report/report.ts";
+import { cli, trainTiny, withTempDir } from "../helpers.ts";
+
+Deno.test("a run leaves well-formed charts and a self-contained report.html", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir, "training.epochs=6");
+    for (const file of ["loss.svg", "accuracy.svg", "confusion.svg"]) {
+      const svg = await Deno.readTextFile(join(runDir, file));
+      assert.equal(XMLValidator.validate(svg), true, file);
+      assert.ok(svg.includes("seed 7"), `${file} names the seed`);
+      assert.ok(svg.includes("tiny"), `${file} names the run`);
+    }
+    const confusion = await Deno.readTextFile(join(runDir, "confusion.svg"));
+    for (const name of ["horizontal", "vertical", "diagonal"]) assert.ok(confusion.includes(name));
+    const html = await Deno.readTextFile(join(runDir, "report.html"));
+    assert.equal((html.match(/<svg /g) ?? []).length, 3);
+    // Works offline: no script, stylesheet or image from anywhere else.
+    assert.doesNotMatch(html, /<script/);
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//);
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    const wrong = summary.confusion.flat().reduce((a: number, b: number) => a + b, 0) -
+      summary.confusion.reduce((s: number, row: number[], k: number) => s + row[k]!, 0);
+    assert.equal((html.match(/<figure>/g) ?? []).length, Math.min(wrong, 24));
+    assert.equal((html.match(/alt="hidden unit/g) ?? []).length, 16);
+    assert.ok(html.includes("&quot;seed&quot;: 7"), "the config is in the report");
+  });
+});
+
+Deno.test("report regenerates the files of a finished run", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir);
+    await Deno.remove(join(runDir, "report.html"));
+    const result = await cli(["report", runDir]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.includes(join(runDir, "report.html")));
+    assert.ok((await Deno.stat(join(runDir, "report.html"))).size > 1000);
+    const bad = await cli(["report", dir]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a finished run directory \(no summary\.json\)/);
+  });
+});
+
+Deno.test("readMetrics() reads metrics.csv with accuracies only on evaluation rows", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir);
+    const points = await readMetrics(runDir);
+    assert.equal(points.length, 18);
+    assert.equal(points[0]!.trainAccuracy, null);
+    assert.ok(points[8]!.trainAccuracy! > 0);
+  });
+});
+
+Deno.test("confidentMistakes() lists wrong predictions, most confident first", () => {
+  const y = Matrix.from([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]);
+  assert.deepEqual(confidentMistakes(y, [1, 1, 1, 0], 5), [
+    { index: 0, label: 1, predicted: 0, probability: 0.9 },
+    { index: 3, label: 0, predicted: 1, probability: 0.7 },
+    { index: 2, label: 1, predicted: 0, probability: 0.6 },
+  ]);
+});
