@@ -161,6 +161,14 @@ export const activationKernels: Record<HiddenActivation, ActivationKernel> = {
   },
 };
 
+/** The hidden activations as scalar functions (for per-unit recomputation). */
+export const scalarActivations: Record<HiddenActivation, (v: number) => number> = {
+  sigmoid: sigmoidScalar,
+  relu: (v) => (v > 0 ? v : 0),
+  tanh: Math.tanh,
+  step: (v) => (v > 0 ? 1 : 0),
+};
+
 /** Apply the sigmoid element-wise in place (used by the sigmoid output layer). */
 export function sigmoidInPlace(a: Float64Array, z: Float64Array): void {
   for (let i = 0; i < a.length; i++) z[i] = sigmoidScalar(a[i]!);

@@ -178,6 +178,21 @@ export class MultiLayerNet {
     return countCorrect(this.predict(x), labels) / x.rows;
   }
 
+  /**
+   * One forward pass, exposing each layer's pre-activations `a`, outputs `z` (z[L-1] is the
+   * network's output) and, when dropout was applied, the masks. The arrays are views into the
+   * network's workspace, valid until its next pass; rows beyond `x.rows` are stale.
+   */
+  activations(x: Matrix, options: PassOptions = {}): {
+    a: Float64Array[];
+    z: Float64Array[];
+    h: Float64Array[];
+    masks: Float64Array[] | null;
+  } {
+    const ws = this.#forward(x, options.train === true);
+    return { a: ws.a, z: ws.z, h: ws.dropped ? ws.h : ws.z, masks: ws.dropped ? ws.masks : null };
+  }
+
   /** The loss's gradient by central differences (the book's method), dropout masks held fixed. */
   numericalGradient(x: Matrix, t: Targets, options: { h?: number; train?: boolean } = {}): Params {
     const train = options.train === true && this.dropout > 0;

@@ -1,0 +1,276 @@
+/**
+ * `deno task bench`: one table of timings, each the median and min–max of several runs
+ * after warm-up, with the ratio against reference implementations run in the same
+ * invocation (our NumPy scripts and PyTorch, each used only when installed). Results also go
+ * to bench/results.json. Timings are noisy on shared machines: compare the ratios.
+ */
+import { join } from "node:path";
+import { oneHot, takeBatch } from "../data/dataset.ts";
+import { loadMnistDigits } from "../data/mnist_digits.ts";
+import { fastNumericalGradient } from "../nn/fast_numerical_gradient.ts";
+import { MultiLayerNet } from "../nn/network.ts";
+import { SGD } from "../nn/optimizers.ts";
+import { writeFileAtomic } from "../pipeline/run_dir.ts";
+
+interface Row {
+  case: string;
+  implementation: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  samplesPerSecond: number | null;
+  note?: string;
+}
+
+const here = import.meta.dirname!;
+const BATCH = 100;
+const rows: Row[] = [];
+const meta: Record<string, unknown> = { date: new Date().toISOString(), deno: Deno.version.deno };
+
+function timeRuns(f: () => void, runs: number, warmup: number): number[] {
+  for (let i = 0; i < warmup; i++) f();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    f();
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+function add(
+  name: string,
+  implementation: string,
+  times: number[],
+  samples: number | null,
+  note?: string,
+) {
+  const median = times[Math.floor(times.length / 2)]!;
+  rows.push({
+    case: name,
+    implementation,
+    medianMs: median,
+    minMs: times[0]!,
+    maxMs: times.at(-1)!,
+    samplesPerSecond: samples === null ? null : Math.round(samples / (median / 1000)),
+    ...(note ? { note } : {}),
+  });
+}
+
+async function findPython(): Promise<string | null> {
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    try {
+      const { code } = await new Deno.Command(python, {
+        args: ["-c", "import numpy"],
+        stderr: "null",
+      }).output();
+      if (code === 0) return python;
+    } catch {
+      // not installed
+    }
+  }
+  return null;
+}
+
+async function python(
+  py: string,
+  args: string[],
+): Promise<{ times: number[]; [k: string]: unknown } | null> {
+  const out = await new Deno.Command(py, {
+    args: [join(here, "numpy_bench.py"), ...args],
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    console.error(new TextDecoder().decode(out.stderr).trim().split("\n").at(-1));
+    return null;
+  }
+  const result = JSON.parse(new TextDecoder().decode(out.stdout));
+  return { ...result, times: (result.times as number[]).map((s) => s * 1000) };
+}
+
+// The batch: 100 real digits, the same for every implementation.
+const digits = await loadMnistDigits();
+const { x, labels } = takeBatch(digits, Int32Array.from({ length: BATCH }, (_, i) => i * 97));
+const t = oneHot(labels, 10);
+const tmp = await Deno.makeTempDir({ prefix: "gradstream-bench-" });
+const xFile = join(tmp, "x.f32");
+const tFile = join(tmp, "t.f32");
+await Deno.writeFile(xFile, new Uint8Array(Float32Array.from(x.data).buffer));
+await Deno.writeFile(tFile, new Uint8Array(Float32Array.from(t.data).buffer));
+const py = await findPython();
+let torch = false;
+if (py) {
+  torch =
+    (await new Deno.Command(py, { args: ["-c", "import torch"], stderr: "null" }).output()).code ===
+      0;
+  const version = await python(py, [
+    "backprop",
+    xFile,
+    tFile,
+    "100",
+    "784-10",
+    "sigmoid",
+    "float32",
+  ]);
+  meta.numpy = version?.numpy;
+  meta.blas = version?.blas;
+}
+meta.python = py ?? "not found (apt-get install python3-numpy libopenblas0-pthread)";
+meta.torch = torch ? "installed" : "not installed (apt-get install python3-torch)";
+
+// 1. The numerical gradient of the book's 784-50-10 net on one batch.
+{
+  const name = "numerical gradient 784-50-10";
+  const net = new MultiLayerNet([784, 50, 10], { seed: 42 });
+  add(
+    name,
+    "gradstream fast (exact central differences)",
+    timeRuns(() => fastNumericalGradient(net, x, t), 5, 1),
+    null,
+  );
+  // The naive method makes two forward passes per parameter: time the passes, multiply.
+  const forward = timeRuns(() => net.loss(x, t), 200, 20);
+  const passes = 2 * (784 * 50 + 50 + 50 * 10 + 10);
+  add(
+    name,
+    "gradstream naive (book's loop)",
+    forward.map((ms) => ms * passes),
+    null,
+    `${passes} forward passes × median pass`,
+  );
+  if (py) {
+    const r = await python(py, ["numerical", xFile, tFile, "100", "784-50-10", "sigmoid", "300"]);
+    if (r) {
+      add(
+        name,
+        "NumPy naive (book's loop, float64)",
+        r.times,
+        null,
+        "extrapolated from 300 parameters",
+      );
+    }
+  }
+}
+
+// 2. One backprop training step (forward, backward, SGD update) on a batch of 100.
+for (
+  const [sizes, activation] of [[[784, 50, 10], "sigmoid"], [[784, 100, 10], "sigmoid"], [[
+    784,
+    256,
+    128,
+    10,
+  ], "relu"]] as const
+) {
+  const name = `backprop step ${sizes.join("-")} ${activation}`;
+  const net = new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
+  const sgd = new SGD(0.1);
+  add(
+    name,
+    "gradstream js (float64)",
+    timeRuns(() => sgd.update(net.params, net.gradient(x, t)), 50, 10),
+    BATCH,
+  );
+  if (py) {
+    for (const dtype of ["float32", "float64"]) {
+      const r = await python(py, [
+        "backprop",
+        xFile,
+        tFile,
+        "100",
+        sizes.join("-"),
+        activation,
+        dtype,
+      ]);
+      if (r) add(name, `NumPy ${dtype}`, r.times, BATCH);
+    }
+    if (torch) {
+      const r = await python(py, ["torch", xFile, tFile, "100", sizes.join("-"), activation]);
+      if (r) add(name, `PyTorch CPU (1 thread, ${r.torch})`, r.times, BATCH);
+    }
+  }
+}
+
+// 3. A full Fashion-MNIST epoch through the CLI, when the Debian package is installed.
+const fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+if (await Deno.stat(fashion).then(() => true, () => false)) {
+  const out = join(tmp, "runs");
+  const args = [
+    "run",
+    "--allow-all",
+    join(here, "..", "main.ts"),
+    "train",
+    join(here, "..", "configs", "fashion-mnist.yaml"),
+    "--set",
+    `output.dir=${out}`,
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "evaluation.every=600",
+  ];
+  const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+  const t0 = performance.now();
+  const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
+    args: timeCmd ? ["-v", Deno.execPath(), ...args] : args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const wall = performance.now() - t0;
+  const stderr = new TextDecoder().decode(run.stderr);
+  const rss = stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1];
+  const summaryPath = new TextDecoder().decode(run.stdout).match(/^run directory: (.*)$/m)?.[1];
+  if (run.code === 0 && summaryPath) {
+    const summary = JSON.parse(await Deno.readTextFile(join(summaryPath, "summary.json")));
+    rows.push({
+      case: "Fashion-MNIST epoch 784-256-128-10 relu (CLI)",
+      implementation: "gradstream js",
+      medianMs: wall,
+      minMs: wall,
+      maxMs: wall,
+      samplesPerSecond: summary.samplesPerSecond,
+      note: `${
+        rss ? `peak RSS ${Math.round(Number(rss) / 1024)} MB; ` : ""
+      }includes loading 70,000 images, 2 evaluations and the report; test accuracy ${
+        summary.testAccuracy.toFixed(4)
+      }`,
+    });
+  } else console.error(`the Fashion-MNIST epoch failed:\n${stderr.slice(-2000)}`);
+} else {
+  console.log(
+    "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): its epoch is skipped",
+  );
+}
+await Deno.remove(tmp, { recursive: true });
+
+// The table: ratio = the reference's median / gradstream's median for the same case (> 1:
+// gradstream is faster).
+const ours = new Map(
+  rows.filter((r) => r.implementation.startsWith("gradstream")).map((r) => [r.case, r.medianMs]),
+);
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(2)} ms`);
+const table = [
+  ["case", "implementation", "median", "min–max", "samples/s", "gradstream is ×", "note"],
+  ...rows.map((r) => [
+    r.case,
+    r.implementation,
+    fmt(r.medianMs),
+    `${fmt(r.minMs)} – ${fmt(r.maxMs)}`,
+    r.samplesPerSecond?.toLocaleString("en-US") ?? "",
+    r.implementation.startsWith("gradstream") ? "" : (r.medianMs / ours.get(r.case)!).toFixed(2),
+    r.note ?? "",
+  ]),
+];
+const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c]!)).join(" | ")} |`;
+console.log(line(table[0]!));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const row of table.slice(1)) console.log(line(row));
+console.log(
+  `\nNumPy ${meta.numpy ?? "-"} (${
+    JSON.stringify(meta.blas ?? "-")
+  }), ${meta.torch}, Deno ${meta.deno}`,
+);
+await writeFileAtomic(
+  join(here, "results.json"),
+  JSON.stringify({ ...meta, rows }, null, 2) + "\n",
+);
+console.log(`results written to ${join(here, "results.json")}`);
