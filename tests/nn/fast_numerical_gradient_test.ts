@@ -3,24 +3,9 @@ import { takeBatch } from "../../data/dataset.ts";
 import { loadMnistDigits } from "../../data/mnist_digits.ts";
 import { fastNumericalGradient } from "../../nn/fast_numerical_gradient.ts";
 import { Matrix } from "../../nn/matrix.ts";
-import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
-import { Random } from "../../nn/random.ts";
+import { MultiLayerNet, type NetworkOptions } from "../../nn/network.ts";
 import { TwoLayerNet } from "../../nn/two_layer_net.ts";
-
-function maxDifference(a: Params, b: Params): number {
-  let m = 0;
-  for (const name of Object.keys(a)) {
-    a[name]!.data.forEach((v, i) => (m = Math.max(m, Math.abs(v - b[name]!.data[i]!))));
-  }
-  return m;
-}
-
-function sparse(rows: number, cols: number, seed: number): Matrix {
-  const r = new Random(seed);
-  const x = new Matrix(rows, cols);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = r.random() < 0.3 ? r.random() : 0;
-  return x;
-}
+import { maxDifference, sparseBatch } from "./helpers.ts";
 
 const cases: [string, number[], NetworkOptions][] = [
   ["two-layer sigmoid (the book's)", [10, 6, 4], {}],
@@ -40,7 +25,7 @@ const cases: [string, number[], NetworkOptions][] = [
 for (const [name, sizes, options] of cases) {
   Deno.test(`fastNumericalGradient() equals the naive numerical gradient: ${name}`, () => {
     const net = new MultiLayerNet(sizes, { seed: 3, ...options });
-    const x = sparse(7, 10, 1);
+    const x = sparseBatch(7, 10, 1, 0.3);
     const t = [0, 1, 2, 3, 0, 1, 2];
     const difference = maxDifference(fastNumericalGradient(net, x, t), net.numericalGradient(x, t));
     assert.ok(difference <= 1e-9, `max |fast - naive| = ${difference}`);
@@ -49,7 +34,7 @@ for (const [name, sizes, options] of cases) {
 
 Deno.test("fastNumericalGradient() holds dropout masks as the naive method does", () => {
   const net = new MultiLayerNet([10, 12, 4], { seed: 3, dropout: 0.4 });
-  const x = sparse(5, 10, 2);
+  const x = sparseBatch(5, 10, 2, 0.3);
   const t = [0, 1, 2, 3, 0];
   const state = net.randomState();
   const fast = fastNumericalGradient(net, x, t, { train: true });

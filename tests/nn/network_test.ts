@@ -1,23 +1,6 @@
 import assert from "node:assert/strict";
-import { Matrix, MultiLayerNet, type Params, Random, TwoLayerNet } from "../../mod.ts";
-
-function maxAbsDifference(a: Params, b: Params): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const name of Object.keys(a)) {
-    let m = 0;
-    a[name]!.data.forEach((v, i) => (m = Math.max(m, Math.abs(v - b[name]!.data[i]!))));
-    out[name] = m;
-  }
-  return out;
-}
-
-/** A batch shaped like MNIST: mostly exact zeros, the rest in (0, 1]. */
-function sparseBatch(rows: number, cols: number, seed: number): Matrix {
-  const r = new Random(seed);
-  const x = new Matrix(rows, cols);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = r.random() < 0.2 ? r.random() : 0;
-  return x;
-}
+import { Matrix, MultiLayerNet, Random, TwoLayerNet } from "../../mod.ts";
+import { maxAbsDifference, sparseBatch } from "./helpers.ts";
 
 function assertGradientsAgree(net: MultiLayerNet, x: Matrix, t: number[], tolerance: number) {
   const numerical = net.numericalGradient(x, t);
