@@ -69,7 +69,31 @@ export function evaluateModel(
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): Evaluation {
+  return evaluationFrom(net, splits, at, predictAll(net, splits.test));
+}
+
+/** The evaluation plus per-class accuracy and the confusion matrix of the test split. */
+export function finalEvaluation(
+  net: MultiLayerNet,
+  splits: Splits,
+  at: { iteration: number; epoch: number },
+): FinalEvaluation {
   const test = predictAll(net, splits.test);
+  const confusion = confusionMatrix(test, splits.test.labels, splits.test.classes);
+  return {
+    ...evaluationFrom(net, splits, at, test),
+    perClassAccuracy: perClassAccuracy(confusion),
+    confusion,
+  };
+}
+
+/** The evaluation, given the test split's outputs (computed once by the caller). */
+function evaluationFrom(
+  net: MultiLayerNet,
+  splits: Splits,
+  at: { iteration: number; epoch: number },
+  test: Matrix,
+): Evaluation {
   return {
     iteration: at.iteration,
     epoch: at.epoch,
@@ -79,21 +103,6 @@ export function evaluateModel(
       : countCorrect(test, splits.test.labels) / splits.test.count,
     testLoss: lossOf(net, splits.test, test),
   };
-}
-
-/** The evaluation plus per-class accuracy and the confusion matrix of the test split. */
-export function finalEvaluation(
-  net: MultiLayerNet,
-  splits: Splits,
-  at: { iteration: number; epoch: number },
-): FinalEvaluation {
-  const base = evaluateModel(net, splits, at);
-  const confusion = confusionMatrix(
-    predictAll(net, splits.test),
-    splits.test.labels,
-    splits.test.classes,
-  );
-  return { ...base, perClassAccuracy: perClassAccuracy(confusion), confusion };
 }
 
 /** The network's outputs for a whole split (widened to float64 a chunk at a time). */
