@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lastValueFrom, of, throwError } from "rxjs";
+import { lastValueFrom, map, of, throwError } from "rxjs";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { gradient } from "../../stages/gradient.ts";
@@ -77,5 +77,22 @@ Deno.test("gradient() rejects a batch with the wrong feature count", async () =>
     {
       message: "upstream",
     },
+  );
+});
+
+Deno.test("gradient() computes nothing after early unsubscribe", () => {
+  const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
+  const before = net.params.W1!.data.slice();
+  testScheduler().run(({ hot, expectObservable }) => {
+    const out = hot("-a-b-c|", { a: batch(0), b: batch(1), c: batch(2) }).pipe(
+      gradient(net, { method: "backprop", check: { every: 2, tolerance: 1e-6, samples: 2 } }),
+      map((g) => g.iteration),
+    );
+    expectObservable(out, "^--!").toBe("-a-", { a: 0 });
+  });
+  assert.deepEqual(
+    net.params.W1!.data,
+    before,
+    "computing a gradient never changes the parameters",
   );
 });

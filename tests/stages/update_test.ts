@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { lastValueFrom, of } from "rxjs";
+import { lastValueFrom, map, of } from "rxjs";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { SGD } from "../../nn/optimizers.ts";
@@ -48,4 +48,20 @@ Deno.test("update() completes on empty input and passes errors on", () => {
     expectObservable(cold<GradientResult>("-|").pipe(update(net, new SGD(0.1)))).toBe("-|");
     expectObservable(cold<GradientResult>("-#").pipe(update(net, new SGD(0.1)))).toBe("-#");
   });
+});
+
+Deno.test("update() applies no update after early unsubscribe", () => {
+  const net = new MultiLayerNet([2, 3, 2], { seed: 2 });
+  const s = step(net);
+  const sgd = new SGD(0.5);
+  testScheduler().run(({ hot, expectObservable }) => {
+    const out = hot("-a-b-c|", { a: s, b: s, c: s }).pipe(
+      update(net, sgd),
+      map((r) => r.iteration),
+    );
+    expectObservable(out, "^--!").toBe("-a-", { a: 6 });
+  });
+  const once = new MultiLayerNet([2, 3, 2], { seed: 2 });
+  new SGD(0.5).update(once.params, s.grads);
+  assert.deepEqual(net.params.W1!.data, once.params.W1!.data, "exactly one update was applied");
 });

