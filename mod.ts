@@ -30,7 +30,11 @@ export {
 } from "./nn/activations.ts";
 export { crossEntropyError, meanSquaredError } from "./nn/losses.ts";
 export { numericalGradient, type NumericalGradientOptions } from "./nn/numerical_gradient.ts";
-export { fastNumericalGradient } from "./nn/fast_numerical_gradient.ts";
+export {
+  fastNumericalGradient,
+  type FastNumericalGradientOptions,
+} from "./nn/fast_numerical_gradient.ts";
+export { NumericalGradientPool } from "./nn/parallel_numerical_gradient.ts";
 export {
   gradientDescent,
   type GradientDescentOptions,

@@ -69,6 +69,8 @@ const Gradient = z.discriminatedUnion("method", [
     method: z.literal("numerical"),
     /** Central-difference step. */
     h: z.number().positive().default(1e-4),
+    /** Workers sharing the gradient's units (1: compute in the main thread). */
+    workers: z.int().min(1).max(64).default(2),
     check: GradientCheck.optional(),
   }),
 ]);

@@ -3,8 +3,8 @@
  * numerical method, with an optional periodic check of one against the other.
  * @module
  */
-import { map, type OperatorFunction } from "rxjs";
-import { fastNumericalGradient } from "../nn/fast_numerical_gradient.ts";
+import { concatMap, defer, finalize, map, type OperatorFunction } from "rxjs";
+import { NumericalGradientPool } from "../nn/parallel_numerical_gradient.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
 import type { Config } from "../pipeline/config.ts";
@@ -43,21 +43,30 @@ export function gradient(
   net: MultiLayerNet,
   options: Config["gradient"],
 ): OperatorFunction<Batch, GradientResult> {
-  return map((batch) => {
-    let result: { loss: number; grads: Params };
-    if (options.method === "numerical") {
-      // The book's central differences, re-evaluating only what each perturbation changes
-      // (fastNumericalGradient agrees with the naive net.numericalGradient to ~1e-12).
-      const grads = fastNumericalGradient(net, batch.x, batch.t, { h: options.h, train: true });
-      result = { grads, loss: net.loss(batch.x, batch.t) };
-    } else {
-      result = net.gradientAndLoss(batch.x, batch.t, { train: true });
-    }
+  const finish = (batch: Batch, result: { loss: number; grads: Params }): GradientResult => {
     const check = options.check && (batch.iteration + 1) % options.check.every === 0
       ? checkGradient(net, batch, options.check, options.method === "numerical" ? options.h : 1e-4)
       : undefined;
     return { ...batch, ...result, ...(check ? { check } : {}) };
-  });
+  };
+  if (options.method === "backprop") {
+    return map((batch) => finish(batch, net.gradientAndLoss(batch.x, batch.t, { train: true })));
+  }
+  // The book's central differences, re-evaluating only what each perturbation changes
+  // (fastNumericalGradient, equal to the naive net.numericalGradient within ~1e-11), split
+  // over Workers that live as long as the subscription.
+  const { h, workers } = options;
+  return (source) =>
+    defer(() => {
+      const pool = new NumericalGradientPool(workers);
+      return source.pipe(
+        concatMap(async (batch) => {
+          const grads = await pool.gradient(net, batch.x, batch.t, { h, train: true });
+          return finish(batch, { grads, loss: net.loss(batch.x, batch.t) });
+        }),
+        finalize(() => pool.terminate()),
+      );
+    });
 }
 
 function checkGradient(

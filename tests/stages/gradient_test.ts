@@ -23,7 +23,7 @@ Deno.test("gradient() with backprop gives the network's gradient and loss", asyn
 Deno.test("gradient() with the numerical method agrees with backprop", async () => {
   const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
   const out = await lastValueFrom(
-    of(batch(0)).pipe(gradient(net, { method: "numerical", h: 1e-4 })),
+    of(batch(0)).pipe(gradient(net, { method: "numerical", h: 1e-4, workers: 2 })),
   );
   const backprop = net.gradient(batch(0).x, batch(0).t);
   for (const [name, g] of Object.entries(out.grads)) {
