@@ -16,6 +16,14 @@
  */
 export { argmax, Matrix } from "./nn/matrix.ts";
 export { jsKernels, type Kernels, kernels, useKernels } from "./nn/kernels.ts";
+export { createWasmKernels, wasmSimdAvailable } from "./nn/wasm_kernels.ts";
+export {
+  backendKernels,
+  type BackendName,
+  defaultBackend,
+  withKernels,
+  withKernelsSync,
+} from "./nn/backends.ts";
 export {
   type HiddenActivation,
   identity,

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { oneHot, takeBatch } from "../data/dataset.ts";
 import { loadMnistDigits } from "../data/mnist_digits.ts";
 import { fastNumericalGradient } from "../nn/fast_numerical_gradient.ts";
+import { backendKernels, withKernelsSync } from "../nn/backends.ts";
+import { jsKernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
@@ -164,10 +166,13 @@ for (
   const name = `backprop step ${sizes.join("-")} ${activation}`;
   const net = new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
   const sgd = new SGD(0.1);
+  const step = () => sgd.update(net.params, net.gradient(x, t));
+  const wasm = withKernelsSync(backendKernels("wasm"), () => timeRuns(step, 50, 10));
+  add(name, "gradstream wasm (SIMD, float32)", wasm, BATCH);
   add(
     name,
     "gradstream js (float64)",
-    timeRuns(() => sgd.update(net.params, net.gradient(x, t)), 50, 10),
+    withKernelsSync(jsKernels, () => timeRuns(step, 50, 10)),
     BATCH,
   );
   if (py) {

@@ -148,6 +148,11 @@ export const ConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' or '-'").optional(),
   /** Drives weight init, splits, sampling and dropout. */
   seed: z.int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+  /**
+   * The kernels: wasm (WebAssembly SIMD, float32 products) or js (float64). Default: wasm
+   * where available. The numerical gradient always computes in float64.
+   */
+  backend: z.enum(["wasm", "js"]).optional(),
   data: z.strictObject({
     source: Source.default({ kind: "mnist-digits", trainSize: 8000, testSize: 2000 }),
     /** Default: none for mnist-digits (already in [0, 1]), scale (÷255) otherwise. */

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { normalizeValues } from "../data/normalize.ts";
+import { backendKernels, withKernelsSync } from "../nn/backends.ts";
 import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadSplits } from "../stages/load.ts";
 import { ConfigError } from "./config_errors.ts";
@@ -56,7 +57,11 @@ export async function evaluateModelOn(
   for (const ds of [splits.train, splits.test]) {
     normalizeValues(file.data.normalization, ds.x, ds.features);
   }
-  const final = finalEvaluation(net, splits, { iteration: 0, epoch: 0 });
+  // The kernels the model was trained with (float32 wasm by default), for the same outputs.
+  const final = withKernelsSync(
+    backendKernels(config.backend),
+    () => finalEvaluation(net, splits, { iteration: 0, epoch: 0 }),
+  );
   return { ...final, model: modelPath, config: loaded.file, classNames: classNamesOf(file) };
 }
 

@@ -8,6 +8,7 @@ import { loadCsv } from "../data/csv.ts";
 import { gunzipIfNeeded, parseIdx } from "../data/idx.ts";
 import { readFileOrThrow } from "../data/errors.ts";
 import { normalizeValues } from "../data/normalize.ts";
+import { backendKernels, type BackendName, withKernelsSync } from "../nn/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
 import { loadModel } from "./model_file.ts";
@@ -18,6 +19,8 @@ export interface PredictOptions {
   labelColumn?: number | string;
   /** Whether the CSV has a header row [true]. */
   header?: boolean;
+  /** The kernels [the default: wasm where available]. */
+  backend?: BackendName;
 }
 
 /**
@@ -65,7 +68,8 @@ export async function predictFile(
     }
   }
   normalizeValues(file.data.normalization, x, features);
-  const y = net.predict(new Matrix(x.length / features, features, x));
+  const input = new Matrix(x.length / features, features, x);
+  const y = withKernelsSync(backendKernels(options.backend), () => net.predict(input));
   const rows: (string | number)[][] = [[
     "row",
     "class",

@@ -29,6 +29,7 @@ import { EarlyStopping } from "./early_stopping.ts";
 import { UsageError } from "./errors.ts";
 import { checkSizes, type LoadedConfig } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
+import { backendKernels, type BackendName, defaultBackend, withKernels } from "../nn/backends.ts";
 import type { Progress } from "./progress.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { writeReport } from "../report/report.ts";
@@ -110,6 +111,24 @@ export async function train(
   else await checkWritable(join(config.output.dir, name));
 
   const splits = await loadData(loaded);
+  const backend = effectiveBackend(config);
+  return await withKernels(
+    backendKernels(backend),
+    () => runTraining(loaded, splits, backend, options, now, started, resumed),
+  );
+}
+
+/** The run itself, with the backend's kernels in use. */
+async function runTraining(
+  loaded: LoadedConfig,
+  splits: NormalizedSplits,
+  backend: BackendName,
+  options: TrainOptions,
+  now: () => number,
+  started: number,
+  resumed: TrainingState | null,
+): Promise<TrainResult> {
+  const { config, name } = loaded;
   const run = resumed
     ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
     : await RunDirectory.create(config.output.dir, name);
@@ -119,7 +138,7 @@ export async function train(
     options.onEvent?.(stamped);
   };
   try {
-    if (!resumed) await run.writeJson("config.json", resolvedConfig(config, name));
+    if (!resumed) await run.writeJson("config.json", { ...resolvedConfig(config, name), backend });
     const net = createNetwork(config);
     const optimizer = createOptimizer(config.optimizer);
     const sampler = new BatchSampler(
@@ -352,6 +371,11 @@ function resolvedConfig(config: Config, name: string): Config {
   return { ...config, name, data: { ...config.data, normalize } };
 }
 
+/** The backend a config trains with: the numerical method always computes in float64 (js). */
+export function effectiveBackend(config: Config): BackendName {
+  return config.gradient.method === "numerical" ? "js" : config.backend ?? defaultBackend();
+}
+
 /** What must not change between a checkpoint and the config that resumes it. */
 export function fingerprint(config: Config): Record<string, unknown> {
   return JSON.parse(JSON.stringify({
@@ -366,6 +390,7 @@ export function fingerprint(config: Config): Record<string, unknown> {
     optimizer: config.optimizer,
     batchSize: config.training.batchSize,
     sampling: config.training.sampling,
+    backend: effectiveBackend(config),
   }));
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Dataset } from "../data/dataset.ts";
 import { normalizeValues } from "../data/normalize.ts";
+import { backendKernels, type BackendName, withKernelsSync } from "../nn/backends.ts";
 import { argmax, type Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet } from "../nn/network.ts";
 import { predictAll } from "../stages/evaluate.ts";
@@ -80,11 +81,13 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
   let net: MultiLayerNet;
   let test: Dataset;
   let classNames: string[];
+  let backend: BackendName | undefined;
   if (inputs) {
     ({ net, test } = inputs);
   } else {
     const loaded = await loadModel(join(runDir, "model.json"));
     const config = validateConfig(JSON.parse(configText), join(runDir, "config.json"));
+    backend = config.backend;
     test = (await loadSplits(config.data.source, config.seed)).test;
     normalizeValues(loaded.file.data.normalization, test.x, test.features);
     net = loaded.net;
@@ -105,7 +108,10 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
     written.push(join(runDir, file));
   }
   const image = test.shape.length === 2 ? { height: test.shape[0]!, width: test.shape[1]! } : null;
-  const mistakes = confidentMistakes(predictAll(net, test), test.labels, 24);
+  const outputs = inputs
+    ? predictAll(net, test)
+    : withKernelsSync(backendKernels(backend), () => predictAll(net, test));
+  const mistakes = confidentMistakes(outputs, test.labels, 24);
   const html = reportHtml({
     meta,
     summary,

@@ -5,6 +5,8 @@
  */
 import { concatMap, defer, finalize, map, type OperatorFunction } from "rxjs";
 import { NumericalGradientPool } from "../nn/parallel_numerical_gradient.ts";
+import { withKernelsSync } from "../nn/backends.ts";
+import { jsKernels } from "../nn/kernels.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
 import type { Config } from "../pipeline/config.ts";
@@ -81,8 +83,11 @@ function checkGradient(
   const t = batch.t instanceof Matrix
     ? new Matrix(rows, batch.t.cols, batch.t.data.slice(0, rows * batch.t.cols))
     : batch.t.slice(0, rows);
-  const numerical = net.numericalGradient(x, t, { h });
-  const backprop = net.gradient(x, t);
+  // Both sides in float64, whatever the training backend: the check is about the math.
+  const { numerical, backprop } = withKernelsSync(jsKernels, () => ({
+    numerical: net.numericalGradient(x, t, { h }),
+    backprop: net.gradient(x, t),
+  }));
   let worst: GradientCheck = { maxDifference: 0, parameter: "" };
   for (const [name, g] of Object.entries(backprop)) {
     const n = numerical[name]!.data;

@@ -149,6 +149,7 @@ Deno.test("train() stops with a clear error when training diverges", async () =>
           "model.output=identity",
           "model.activation=sigmoid",
           "optimizer={ kind: sgd, learningRate: 10 }",
+          "backend=js",
         ]),
       ),
       {
@@ -165,6 +166,27 @@ Deno.test("train() stops with a clear error when training diverges", async () =>
         e.name === "summary.json"
       ),
       false,
+    );
+  });
+});
+
+Deno.test("train() names the layer whose parameters overflow in float32 (wasm)", async () => {
+  await withTempDir(async (dir) => {
+    await assert.rejects(
+      train(
+        await tiny(dir, [
+          "loss=mse",
+          "model.output=identity",
+          "model.activation=sigmoid",
+          "optimizer={ kind: sgd, learningRate: 10 }",
+          "backend=wasm",
+        ]),
+      ),
+      {
+        name: "DivergenceError",
+        message:
+          /^training diverged at iteration \d+: (a parameter became non-finite \(in W\d\)|the loss is (Infinity|NaN) \(.*\))\. Likely causes/,
+      },
     );
   });
 });

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { assembleKernels, binaryModuleSource } from "../../scripts/build_wasm.ts";
+import { KERNELS_WASM } from "../../nn/wasm/kernels_binary.ts";
+import { oneHot, takeBatch } from "../../data/dataset.ts";
+import { loadMnistDigits } from "../../data/mnist_digits.ts";
+import { backendKernels, withKernelsSync } from "../../nn/backends.ts";
+import { jsKernels, type Kernels } from "../../nn/kernels.ts";
+import { MultiLayerNet } from "../../nn/network.ts";
+import { Adam } from "../../nn/optimizers.ts";
+import { Random } from "../../nn/random.ts";
+import { createWasmKernels, wasmSimdAvailable } from "../../nn/wasm_kernels.ts";
+
+Deno.test("the committed WebAssembly module is the one kernels.wat assembles to (deno task wasm)", async () => {
+  const fresh = await assembleKernels();
+  assert.equal(KERNELS_WASM, binaryModuleSource(fresh).match(/KERNELS_WASM = "([^"]+)"/)![1]);
+  assert.ok(fresh.length > 500);
+});
+
+Deno.test("wasmSimdAvailable() is true here, and the default backend is wasm", () => {
+  assert.equal(wasmSimdAvailable(), true);
+  assert.equal(backendKernels().name, "wasm");
+  assert.equal(backendKernels("js"), jsKernels);
+});
+
+/** A random matrix with about half its entries exactly 0 (as ReLU outputs and pixels). */
+function values(r: Random, length: number): Float64Array {
+  return Float64Array.from({ length }, () => (r.random() < 0.5 ? 0 : r.random() * 2 - 1));
+}
+
+function maxRelative(expected: Float64Array, actual: Float64Array): number {
+  let scale = 0;
+  let error = 0;
+  expected.forEach((v, i) => {
+    scale = Math.max(scale, Math.abs(v));
+    error = Math.max(error, Math.abs(v - actual[i]!));
+  });
+  return error / Math.max(scale, 1e-30);
+}
+
+Deno.test("createWasmKernels() products agree with the float64 kernels to float32 precision", () => {
+  const wasm = createWasmKernels();
+  const r = new Random(1);
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [4, 16, 16],
+    [7, 33, 19],
+    [100, 784, 50],
+    [10, 20, 129],
+  ];
+  // Widths that are and are not multiples of 16 and 4 exercise every column tail.
+  for (const [m, k, n] of shapes) {
+    const check = (
+      name: string,
+      size: number,
+      run: (kernels: Kernels, out: Float64Array) => void,
+    ) => {
+      const expected = new Float64Array(size);
+      const actual = new Float64Array(size);
+      run(jsKernels, expected);
+      run(wasm, actual);
+      const error = maxRelative(expected, actual);
+      assert.ok(error < 1e-5, `${name} ${m}×${k}×${n}: relative error ${error}`);
+    };
+    const a = values(r, m * k);
+    const b = values(r, k * n);
+    const bt = values(r, m * n);
+    const c = values(r, m * n);
+    const d = values(r, k * n);
+    check("matmul", m * n, (kk, out) => kk.matmul(a, b, out, m, k, n));
+    check("matmulTransA", k * n, (kk, out) => kk.matmulTransA(a, bt, out, m, k, n));
+    check("matmulTransB", m * k, (kk, out) => kk.matmulTransB(c, d, out, m, n, k));
+  }
+});
+
+Deno.test("the wasm and js backends give the same loss curve within 2e-3", async () => {
+  const digits = await loadMnistDigits();
+  const curves: number[][] = [];
+  for (const backend of ["js", "wasm"] as const) {
+    const net = new MultiLayerNet([784, 64, 10], {
+      activation: "relu",
+      weightInit: { kind: "he" },
+      seed: 3,
+    });
+    const adam = new Adam(0.001);
+    const r = new Random(4);
+    const curve: number[] = [];
+    withKernelsSync(backendKernels(backend), () => {
+      for (let step = 0; step < 150; step++) {
+        const { x, labels } = takeBatch(digits, r.choice(digits.count, 50));
+        const { grads, loss } = net.gradientAndLoss(x, oneHot(labels, 10));
+        adam.update(net.params, grads);
+        curve.push(loss);
+      }
+    });
+    curves.push(curve);
+  }
+  const [js, wasm] = curves as [number[], number[]];
+  const worst = Math.max(...js.map((l, i) => Math.abs(l - wasm[i]!)));
+  assert.ok(worst <= 2e-3, `max |loss_js - loss_wasm| = ${worst}`);
+  assert.ok(js.at(-1)! < js[0]! / 4, "the curve really goes down");
+});
