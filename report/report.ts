@@ -14,6 +14,8 @@ import { argmax, type Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet } from "../nn/network.ts";
 import { predictAll } from "../stages/evaluate.ts";
 import { loadSplits } from "../stages/load.ts";
+import { loadIdx } from "../data/idx.ts";
+import type { Config } from "../pipeline/config.ts";
 import { validateConfig } from "../pipeline/load_config.ts";
 import { loadModel } from "../pipeline/model_file.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
@@ -88,7 +90,7 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
     const loaded = await loadModel(join(runDir, "model.json"));
     const config = validateConfig(JSON.parse(configText), join(runDir, "config.json"));
     backend = config.backend;
-    test = (await loadSplits(config.data.source, config.seed)).test;
+    test = await loadTestSplit(config);
     normalizeValues(loaded.file.data.normalization, test.x, test.features);
     net = loaded.net;
   }
@@ -124,6 +126,18 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
   await writeFileAtomic(join(runDir, "report.html"), html);
   written.push(join(runDir, "report.html"));
   return written;
+}
+
+/** Only the test split where the source allows it (an IDX test set is 1/7 of the data). */
+async function loadTestSplit(config: Config): Promise<Dataset> {
+  const source = config.data.source;
+  if (source.kind === "idx") {
+    return await loadIdx(source.testImages, source.testLabels, {
+      classes: source.classes,
+      ...(source.classNames ? { classNames: source.classNames } : {}),
+    });
+  }
+  return (await loadSplits(source, config.seed)).test;
 }
 
 /** The loss chart, smoothed over about a fiftieth of the run so the trend stays readable. */
