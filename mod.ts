@@ -76,7 +76,14 @@ export { confusionMatrix, perClassAccuracy } from "./nn/metrics.ts";
 // Data: one dataset type, its sources and normalisation.
 export { type Dataset, oneHot, stratifiedSplit, subset, takeBatch } from "./data/dataset.ts";
 export { loadMnistDigits } from "./data/mnist_digits.ts";
-export { encodeIdx, type IdxOptions, loadIdx, parseIdx, readIdx } from "./data/idx.ts";
+export {
+  encodeIdx,
+  type IdxOptions,
+  loadIdx,
+  parseIdx,
+  readIdx,
+  readIdxImages,
+} from "./data/idx.ts";
 export { type CsvOptions, loadCsv } from "./data/csv.ts";
 export {
   applyNormalization,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeIdx, loadIdx, parseIdx } from "../../data/idx.ts";
+import { encodeIdx, gunzipIfNeeded, loadIdx, parseIdx, readIdxImages } from "../../data/idx.ts";
 
 const fixtures = join(import.meta.dirname!, "..", "..", "fixtures");
 const tiny = (name: string) => join(fixtures, "tiny", name);
@@ -99,4 +99,37 @@ Deno.test("loadIdx() names a missing file", async () => {
     name: "NotFound",
     message: `${bad("nope-idx3-ubyte")}: file does not exist`,
   });
+});
+
+Deno.test("readIdxImages() streams the same values parseIdx() reads, raw and gzip", async () => {
+  for (const file of ["train-images-idx3-ubyte", "test-images-idx3-ubyte.gz"]) {
+    const streamed = await readIdxImages(tiny(file));
+    const bytes = await gunzipIfNeeded(await Deno.readFile(tiny(file)), file);
+    const parsed = parseIdx(bytes, file, "images");
+    assert.deepEqual(streamed.dims, parsed.dims);
+    assert.deepEqual(streamed.values, Float32Array.from(parsed.data));
+  }
+});
+
+Deno.test("readIdxImages() rejects a truncated header and trailing bytes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const header = join(dir, "header-idx3-ubyte");
+    await Deno.writeFile(header, encodeIdx([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]).subarray(0, 10));
+    await assert.rejects(readIdxImages(header), {
+      name: "SyntaxError",
+      message:
+        `${header}: truncated: the header declares 3 dimensions (16 bytes) but the file has 10 bytes`,
+    });
+    const trailing = join(dir, "trailing-idx3-ubyte");
+    const bytes = encodeIdx([1, 2, 2], [1, 2, 3, 4]);
+    await Deno.writeFile(trailing, Uint8Array.from([...bytes, 9, 9]));
+    await assert.rejects(readIdxImages(trailing), {
+      name: "SyntaxError",
+      message:
+        `${trailing}: trailing bytes: dimensions 1×2×2 declare 4 bytes of data after the 16-byte header but found 6`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
