@@ -9,28 +9,22 @@
 import { jsKernels, type Kernels } from "./kernels.ts";
 import { KERNELS_WASM } from "./wasm/kernels_binary.ts";
 
+/** A gathering product: pointers to a, b, c, the dimensions, and scratch for the gather. */
+type GatherProduct = (
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  n: number,
+  idx: number,
+  val: number,
+) => void;
+
 interface Exports {
   memory: WebAssembly.Memory;
-  matmul(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    idx: number,
-    val: number,
-  ): void;
-  matmulTransA(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    idx: number,
-    val: number,
-  ): void;
+  matmul: GatherProduct;
+  matmulTransA: GatherProduct;
   matmulTransB(a: number, b: number, c: number, m: number, n: number, k: number): void;
 }
 
@@ -79,28 +73,69 @@ export function createWasmKernels(): Kernels {
   };
   const f32 = (offset: number, length: number) =>
     new Float32Array(wasm.memory.buffer, offset, length);
+  /**
+   * Copy the first aLength of a and bLength of b into the module as float32, run the product
+   * on their offsets (with `scratch` f32/i32 slots for the gather), copy cLength results to c.
+   */
+  const product = (
+    a: Float64Array,
+    aLength: number,
+    b: Float64Array,
+    bLength: number,
+    c: Float64Array,
+    cLength: number,
+    scratch: number,
+    run: (pa: number, pb: number, pc: number, idx: number, val: number) => void,
+  ) => {
+    const [pa, pb, pc, idx, val] = layout(aLength, bLength, cLength, scratch, scratch) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    f32(pa, aLength).set(a.subarray(0, aLength));
+    f32(pb, bLength).set(b.subarray(0, bLength));
+    run(pa, pb, pc, idx, val);
+    c.set(f32(pc, cLength));
+  };
   return {
     name: "wasm",
     matmul(a, b, c, m, k, n) {
-      const [pa, pb, pc, idx, val] = layout(m * k, k * n, m * n, k, k);
-      f32(pa!, m * k).set(a.subarray(0, m * k));
-      f32(pb!, k * n).set(b.subarray(0, k * n));
-      wasm.matmul(pa!, pb!, pc!, m, k, n, idx!, val!);
-      c.set(f32(pc!, m * n));
+      product(
+        a,
+        m * k,
+        b,
+        k * n,
+        c,
+        m * n,
+        k,
+        (pa, pb, pc, idx, val) => wasm.matmul(pa, pb, pc, m, k, n, idx, val),
+      );
     },
     matmulTransA(a, b, c, m, k, n) {
-      const [pa, pb, pc, idx, val] = layout(m * k, m * n, k * n, m, m);
-      f32(pa!, m * k).set(a.subarray(0, m * k));
-      f32(pb!, m * n).set(b.subarray(0, m * n));
-      wasm.matmulTransA(pa!, pb!, pc!, m, k, n, idx!, val!);
-      c.set(f32(pc!, k * n));
+      product(
+        a,
+        m * k,
+        b,
+        m * n,
+        c,
+        k * n,
+        m,
+        (pa, pb, pc, idx, val) => wasm.matmulTransA(pa, pb, pc, m, k, n, idx, val),
+      );
     },
     matmulTransB(a, b, c, m, n, k) {
-      const [pa, pb, pc] = layout(m * n, k * n, m * k);
-      f32(pa!, m * n).set(a.subarray(0, m * n));
-      f32(pb!, k * n).set(b.subarray(0, k * n));
-      wasm.matmulTransB(pa!, pb!, pc!, m, n, k);
-      c.set(f32(pc!, m * k));
+      product(
+        a,
+        m * n,
+        b,
+        k * n,
+        c,
+        m * k,
+        0,
+        (pa, pb, pc) => wasm.matmulTransB(pa, pb, pc, m, n, k),
+      );
     },
     // Element-wise passes are memory-bound and cheap: float64 in JavaScript.
     addRowVector: jsKernels.addRowVector,

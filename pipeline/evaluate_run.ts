@@ -46,14 +46,14 @@ export async function evaluateModelOn(
   const { net, file } = await loadModel(modelPath);
   const { config } = loaded;
   const splits = await loadSplits(config.data.source, config.seed);
+  // Evaluation draws no batches: only the model's input and output sizes must fit the data.
   const problems: string[] = [];
   checkSizes({ ...config, model: { ...config.model, layers: file.architecture.layers } }, {
     features: splits.train.features,
     classes: splits.train.classes,
-    trainCount: splits.train.count,
+    trainCount: Infinity,
   }, problems);
-  const sizes = problems.filter((p) => !p.includes("batchSize"));
-  if (sizes.length > 0) throw new ConfigError(loaded.file, sizes);
+  if (problems.length > 0) throw new ConfigError(loaded.file, problems);
   for (const ds of [splits.train, splits.test]) {
     normalizeValues(file.data.normalization, ds.x, ds.features);
   }

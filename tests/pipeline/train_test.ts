@@ -140,17 +140,19 @@ Deno.test("train() stops early and restores the best parameters", async () => {
   });
 });
 
+/** An MSE regression head at lr 10: the weights really overflow. */
+const DIVERGING = [
+  "loss=mse",
+  "model.output=identity",
+  "model.activation=sigmoid",
+  "optimizer={ kind: sgd, learningRate: 10 }",
+];
+
 Deno.test("train() stops with a clear error when training diverges", async () => {
   await withTempDir(async (dir) => {
     await assert.rejects(
       train(
-        await tiny(dir, [
-          "loss=mse",
-          "model.output=identity",
-          "model.activation=sigmoid",
-          "optimizer={ kind: sgd, learningRate: 10 }",
-          "backend=js",
-        ]),
+        await tiny(dir, [...DIVERGING, "backend=js"]),
       ),
       {
         name: "DivergenceError",
@@ -174,13 +176,7 @@ Deno.test("train() names the layer whose parameters overflow in float32 (wasm)",
   await withTempDir(async (dir) => {
     await assert.rejects(
       train(
-        await tiny(dir, [
-          "loss=mse",
-          "model.output=identity",
-          "model.activation=sigmoid",
-          "optimizer={ kind: sgd, learningRate: 10 }",
-          "backend=wasm",
-        ]),
+        await tiny(dir, [...DIVERGING, "backend=wasm"]),
       ),
       {
         name: "DivergenceError",
