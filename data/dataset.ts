@@ -27,11 +27,12 @@ export interface Dataset {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { takeBatch } from "./dataset.ts";
  * const ds = { x: new Float32Array([1, 2, 3, 4]), labels: new Int32Array([0, 1]), count: 2,
  *   features: 2, shape: [2], classes: 2, origin: "example" };
  * const { x, labels } = takeBatch(ds, [1]);
- * console.assert(x.get(0, 1) === 4 && labels[0] === 1);
+ * assert.ok(x.get(0, 1) === 4 && labels[0] === 1);
  * ```
  */
 export function takeBatch(
@@ -62,8 +63,9 @@ export function sliceSamples(ds: Dataset, start: number, end: number): Matrix {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { oneHot } from "./dataset.ts";
- * console.assert(oneHot([2], 3).get(0, 2) === 1);
+ * assert.ok(oneHot([2], 3).get(0, 2) === 1);
  * ```
  */
 export function oneHot(labels: ArrayLike<number>, classes: number): Matrix {

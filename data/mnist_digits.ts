@@ -13,9 +13,10 @@ const SIZE = 28 * 28;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadMnistDigits } from "./mnist_digits.ts";
  * const digits = await loadMnistDigits();
- * console.assert(digits.count === 10000 && digits.features === 784);
+ * assert.ok(digits.count === 10000 && digits.features === 784);
  * ```
  */
 export async function loadMnistDigits(): Promise<Dataset> {

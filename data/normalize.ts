@@ -22,12 +22,13 @@ export type Normalization =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyNormalization, fitNormalization } from "./normalize.ts";
  * const train = { x: new Float32Array([0, 10, 4, 30]), labels: new Int32Array(2), count: 2,
  *   features: 2, shape: [2], classes: 1, origin: "example" };
  * const stats = fitNormalization("minmax", train);
  * applyNormalization(stats, train);
- * console.assert(train.x[1] === 0 && train.x[3] === 1);
+ * assert.ok(train.x[1] === 0 && train.x[3] === 1);
  * ```
  */
 export function fitNormalization(

@@ -23,10 +23,11 @@ export interface SamplerState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BatchSampler } from "./sampler.ts";
  * const s = new BatchSampler(10, 4, "shuffle", 1);
  * const epoch = [s.next(), s.next(), s.next()];
- * console.assert(epoch.map((b) => b.length).join() === "4,4,2");
+ * assert.ok(epoch.map((b) => b.length).join() === "4,4,2");
  * ```
  */
 export class BatchSampler {

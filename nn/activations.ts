@@ -22,8 +22,9 @@ function map(x: Values, f: (v: number) => number): Matrix | Float64Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sigmoid } from "./activations.ts";
- * console.assert(sigmoid([0])[0] === 0.5);
+ * assert.ok(sigmoid([0])[0] === 0.5);
  * ```
  */
 export function sigmoid<T extends Values>(x: T): T extends Matrix ? Matrix : Float64Array {
@@ -74,9 +75,10 @@ export function identity<T extends Values>(x: T): T extends Matrix ? Matrix : Fl
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { softmax } from "./activations.ts";
  * const y = softmax([0.3, 2.9, 4.0]);
- * console.assert(Math.abs(y[0]! + y[1]! + y[2]! - 1) < 1e-12);
+ * assert.ok(Math.abs(y[0]! + y[1]! + y[2]! - 1) < 1e-12);
  * ```
  */
 export function softmax<T extends Values>(x: T): T extends Matrix ? Matrix : Float64Array;

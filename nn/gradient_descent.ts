@@ -26,10 +26,11 @@ export interface GradientDescentPath {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradientDescent } from "./gradient_descent.ts";
  * const f = (x: Float64Array) => x[0]! ** 2 + x[1]! ** 2;
  * const x = gradientDescent(f, [-3, 4], { lr: 0.1, stepNum: 100 });
- * console.assert(Math.abs(x[0]!) < 1e-9 && Math.abs(x[1]!) < 1e-9);
+ * assert.ok(Math.abs(x[0]!) < 1e-9 && Math.abs(x[1]!) < 1e-9);
  * ```
  */
 export function gradientDescent(

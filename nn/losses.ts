@@ -16,10 +16,11 @@ export type Target = ArrayLike<number> | Matrix | number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { meanSquaredError } from "./losses.ts";
  * const t = [0, 0, 1, 0, 0, 0, 0, 0, 0, 0];
  * const y = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0];
- * console.assert(Math.abs(meanSquaredError(y, t) - 0.0975) < 1e-12);
+ * assert.ok(Math.abs(meanSquaredError(y, t) - 0.0975) < 1e-12);
  * ```
  */
 export function meanSquaredError(y: Output, t: Target): number {
@@ -36,9 +37,10 @@ export function meanSquaredError(y: Output, t: Target): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crossEntropyError } from "./losses.ts";
  * const y = [0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0];
- * console.assert(Math.abs(crossEntropyError(y, 2) - 0.510825) < 1e-6);
+ * assert.ok(Math.abs(crossEntropyError(y, 2) - 0.510825) < 1e-6);
  * ```
  */
 export function crossEntropyError(y: Output, t: Target): number {

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Matrix } from "./matrix.ts";
  * const m = Matrix.from([[1, 2], [3, 4]]);
- * console.assert(m.get(1, 0) === 3);
+ * assert.ok(m.get(1, 0) === 3);
  * ```
  */
 export class Matrix {

@@ -9,9 +9,10 @@ import { argmax, type Matrix } from "./matrix.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confusionMatrix, Matrix } from "../mod.ts";
  * const m = confusionMatrix(Matrix.from([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]), [0, 1, 1], 2);
- * console.assert(m[1]![0] === 1 && m[1]![1] === 1);
+ * assert.ok(m[1]![0] === 1 && m[1]![1] === 1);
  * ```
  */
 export function confusionMatrix(y: Matrix, labels: ArrayLike<number>, classes: number): number[][] {

@@ -70,11 +70,12 @@ interface Workspace {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Matrix, MultiLayerNet } from "../mod.ts";
  * const net = new MultiLayerNet([4, 8, 3], { activation: "relu", weightInit: { kind: "he" }, seed: 1 });
  * const x = Matrix.from([[1, 0, 0.5, 0.2], [0, 1, 0.1, 0.9]]);
  * const grads = net.gradient(x, [0, 2]);
- * console.assert(grads.W1!.rows === 4 && grads.b2!.cols === 3);
+ * assert.ok(grads.W1!.rows === 4 && grads.b2!.cols === 3);
  * ```
  */
 export class MultiLayerNet {
@@ -87,8 +88,8 @@ export class MultiLayerNet {
   readonly weightDecay: number;
   readonly dropout: number;
   readonly seed: number;
-  /** W1, b1, …: updated in place by optimizers. */
-  readonly params: Params;
+  #params: Params;
+  #pull: (() => void) | null = null;
   #rng: Random;
   #workspace: Workspace | null = null;
 
@@ -118,7 +119,7 @@ export class MultiLayerNet {
       throw new RangeError(`Expected weightDecay to be >= 0 but found ${this.weightDecay}`);
     }
     this.#rng = new Random(this.seed);
-    this.params = {};
+    this.#params = {};
     for (let l = 1; l < this.sizes.length; l++) {
       const nIn = this.sizes[l - 1]!;
       const nOut = this.sizes[l]!;
@@ -127,8 +128,39 @@ export class MultiLayerNet {
         : Math.sqrt((this.weightInit.kind === "he" ? 2 : 1) / nIn);
       const w = new Matrix(nIn, nOut);
       for (let i = 0; i < w.data.length; i++) w.data[i] = std * this.#rng.normal();
-      this.params[`W${l}`] = w;
-      this.params[`b${l}`] = new Matrix(1, nOut);
+      this.#params[`W${l}`] = w;
+      this.#params[`b${l}`] = new Matrix(1, nOut);
+    }
+  }
+
+  /** W1, b1, …: updated in place by optimizers. */
+  get params(): Params {
+    const pull = this.#pull;
+    if (pull) {
+      this.#pull = null;
+      pull();
+    }
+    return this.#params;
+  }
+
+  /**
+   * The parameters are newer elsewhere (the WebAssembly trainer): `pull` copies them into
+   * `params`, and runs on the next read.
+   */
+  markStale(pull: () => void): void {
+    this.#pull = pull;
+  }
+
+  /**
+   * Draw dropout multipliers (0, or 1/(1 - p) for a kept unit) for rows×n hidden units into
+   * `out`, row i at i·stride: the same draws, in the same order, as a training pass makes.
+   */
+  drawDropoutMask(out: Float32Array | Float64Array, rows: number, n: number, stride: number): void {
+    const keep = 1 / (1 - this.dropout);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < n; j++) {
+        out[i * stride + j] = this.#rng.random() >= this.dropout ? keep : 0;
+      }
     }
   }
 

@@ -17,9 +17,10 @@ export interface NumericalGradientOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { numericalGradient } from "./numerical_gradient.ts";
  * const g = numericalGradient((x) => x[0]! ** 2 + x[1]! ** 2, new Float64Array([3, 4]));
- * console.assert(Math.abs(g[0]! - 6) < 1e-6 && Math.abs(g[1]! - 8) < 1e-6);
+ * assert.ok(Math.abs(g[0]! - 6) < 1e-6 && Math.abs(g[1]! - 8) < 1e-6);
  * ```
  */
 export function numericalGradient<T extends Float64Array | Matrix>(

@@ -1,8 +1,12 @@
 /**
  * {@linkcode fastNumericalGradient} split over Workers: each computes the central
- * differences of its slice of every layer's units, and the slices add up to the whole
+ * differences of its slice of every layer's units, writing straight into one shared
  * gradient — bit-identical to the single-threaded result, since every entry is computed by
- * the same code from the same numbers.
+ * the same code from the same numbers, by exactly one worker.
+ *
+ * Parameters, the batch and the gradient live in `SharedArrayBuffer`s set up once per network
+ * shape, and each worker keeps its copy of the network, so a call copies the parameters and
+ * the batch in, posts one small message per worker and copies the gradient out.
  * @module
  */
 import { fastNumericalGradient } from "./fast_numerical_gradient.ts";
@@ -11,21 +15,32 @@ import { Matrix } from "./matrix.ts";
 import type { MultiLayerNet, NetworkOptions, Params, Targets } from "./network.ts";
 import type { RandomState } from "./random.ts";
 
-/** What a worker is sent. */
-export interface NumericalTask {
+/** Shared memory of one network shape: parameter values, batch capacity, the gradient. */
+export interface SharedLayout {
   sizes: number[];
   options: NetworkOptions;
-  params: Record<string, Float64Array>;
-  random: RandomState;
-  x: Float64Array;
-  t: Float64Array;
-  rows: number;
-  h: number;
-  train: boolean;
-  units: [number, number];
+  /** Rows of x and t the buffers hold. */
+  capacity: number;
+  params: Record<string, SharedArrayBuffer>;
+  grads: Record<string, SharedArrayBuffer>;
+  x: SharedArrayBuffer;
+  t: SharedArrayBuffer;
 }
 
-type Reply = { ok: true; grads: Record<string, Float64Array> } | { ok: false; message: string };
+/** What a worker is sent: a new layout, or one gradient to compute in it. */
+export type NumericalMessage =
+  | { kind: "layout"; layout: SharedLayout }
+  | {
+    kind: "run";
+    rows: number;
+    h: number;
+    train: boolean;
+    random: RandomState;
+    units: [number, number];
+  };
+
+/** A worker's answer to a run. */
+export type NumericalReply = { ok: true } | { ok: false; message: string };
 
 /**
  * A pool of Workers for numerical gradients. With one worker (or one core) it computes in
@@ -33,17 +48,20 @@ type Reply = { ok: true; grads: Record<string, Float64Array> } | { ok: false; me
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Matrix, NumericalGradientPool, TwoLayerNet } from "../mod.ts";
  * const pool = new NumericalGradientPool(2);
  * const net = new TwoLayerNet(4, 3, 2, { seed: 1 });
  * const grads = await pool.gradient(net, Matrix.from([[1, 0, 0.5, 0]]), [1]);
- * console.assert(grads.W1!.rows === 4);
+ * assert.ok(grads.W1!.rows === 4);
  * pool.terminate();
  * ```
  */
 export class NumericalGradientPool {
   readonly size: number;
   #workers: Worker[] = [];
+  #layout: SharedLayout | null = null;
+  #key = "";
 
   constructor(size = Math.min(2, navigator.hardwareConcurrency ?? 1)) {
     if (!Number.isInteger(size) || size < 1) {
@@ -70,61 +88,88 @@ export class NumericalGradientPool {
         );
       }
     }
+    const layout = this.#layoutFor(net, x.rows);
     const random = net.randomState();
     // Draw this pass's dropout masks here too, so the network's generator moves on exactly as
     // it does when the gradient is computed in one thread.
     if (train) net.activations(x, { train: true });
-    const base = {
-      sizes: [...net.sizes],
-      options: {
-        activation: net.activation,
-        output: net.output,
-        loss: net.lossName,
-        dropout: net.dropout,
-        weightDecay: net.weightDecay,
-        seed: net.seed,
-      },
-      params: Object.fromEntries(Object.entries(net.params).map(([k, m]) => [k, m.data])),
-      random,
-      x: x.data,
-      t: Float64Array.from(targetsAsOneHot(t, x.rows, net.sizes.at(-1)!)),
-      rows: x.rows,
-      h: options.h ?? 1e-4,
-      train,
-    };
-    const parts = await Promise.all(
+    for (const [name, p] of Object.entries(net.params)) {
+      new Float64Array(layout.params[name]!).set(p.data);
+    }
+    new Float64Array(layout.x).set(x.data);
+    new Float64Array(layout.t).set(targetsAsOneHot(t, x.rows, net.sizes.at(-1)!));
+    await Promise.all(
       this.#workers.map((worker, k) =>
-        new Promise<Record<string, Float64Array>>((resolve, reject) => {
-          worker.onmessage = (event: MessageEvent<Reply>) => {
-            const reply = event.data;
-            if (reply.ok) resolve(reply.grads);
-            else reject(new Error(reply.message));
+        new Promise<void>((resolve, reject) => {
+          worker.onmessage = (event: MessageEvent<NumericalReply>) => {
+            if (event.data.ok) resolve();
+            else reject(new Error(event.data.message));
           };
           worker.onerror = (event) => {
             event.preventDefault();
             reject(new Error(`numerical gradient worker failed: ${event.message}`));
           };
           worker.postMessage(
-            { ...base, units: [k / this.size, (k + 1) / this.size] } satisfies NumericalTask,
+            {
+              kind: "run",
+              rows: x.rows,
+              h: options.h ?? 1e-4,
+              train,
+              random,
+              units: [k / this.size, (k + 1) / this.size],
+            } satisfies NumericalMessage,
           );
         })
       ),
     );
     const grads: Params = {};
     for (const [name, p] of Object.entries(net.params)) {
-      const sum = new Float64Array(p.data.length);
-      for (const part of parts) {
-        const values = part[name]!;
-        for (let i = 0; i < sum.length; i++) sum[i]! += values[i]!;
-      }
-      grads[name] = new Matrix(p.rows, p.cols, sum);
+      grads[name] = new Matrix(p.rows, p.cols, new Float64Array(layout.grads[name]!).slice());
     }
     return grads;
+  }
+
+  /** The shared buffers for this network and batch size, made (and sent) when they change. */
+  #layoutFor(net: MultiLayerNet, rows: number): SharedLayout {
+    const options: NetworkOptions = {
+      activation: net.activation,
+      output: net.output,
+      loss: net.lossName,
+      dropout: net.dropout,
+      weightDecay: net.weightDecay,
+      seed: net.seed,
+    };
+    const key = JSON.stringify([net.sizes, options]);
+    if (this.#layout && this.#key === key && this.#layout.capacity >= rows) return this.#layout;
+    const shared = (length: number) => new SharedArrayBuffer(length * 8);
+    const params: Record<string, SharedArrayBuffer> = {};
+    const grads: Record<string, SharedArrayBuffer> = {};
+    for (const [name, p] of Object.entries(net.params)) {
+      params[name] = shared(p.data.length);
+      grads[name] = shared(p.data.length);
+    }
+    const layout: SharedLayout = {
+      sizes: [...net.sizes],
+      options,
+      capacity: rows,
+      params,
+      grads,
+      x: shared(rows * net.sizes[0]!),
+      t: shared(rows * net.sizes.at(-1)!),
+    };
+    // Messages arrive in order, so the workers see the layout before the next run.
+    for (const worker of this.#workers) {
+      worker.postMessage({ kind: "layout", layout } satisfies NumericalMessage);
+    }
+    this.#layout = layout;
+    this.#key = key;
+    return layout;
   }
 
   /** Stop the workers. */
   terminate(): void {
     for (const worker of this.#workers) worker.terminate();
     this.#workers = [];
+    this.#layout = null;
   }
 }

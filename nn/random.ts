@@ -18,9 +18,10 @@ export interface RandomState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Random } from "./random.ts";
  * const a = new Random(42), b = new Random(42);
- * console.assert(a.random() === b.random());
+ * assert.ok(a.random() === b.random());
  * ```
  */
 export class Random {

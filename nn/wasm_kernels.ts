@@ -49,11 +49,12 @@ export function wasmSimdAvailable(): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createWasmKernels } from "./wasm_kernels.ts";
  * const k = createWasmKernels();
  * const c = new Float64Array(1);
  * k.matmul(new Float64Array([1, 2]), new Float64Array([3, 4]), c, 1, 2, 1);
- * console.assert(c[0] === 11);
+ * assert.ok(c[0] === 11);
  * ```
  */
 export function createWasmKernels(): Kernels {

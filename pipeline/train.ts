@@ -30,6 +30,7 @@ import { UsageError } from "./errors.ts";
 import { checkSizes, type LoadedConfig } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
 import { backendKernels, type BackendName, defaultBackend, withKernels } from "../nn/backends.ts";
+import { WasmTrainer } from "../nn/wasm_trainer.ts";
 import type { Progress } from "./progress.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { writeReport } from "../report/report.ts";
@@ -129,6 +130,7 @@ async function runTraining(
   resumed: TrainingState | null,
 ): Promise<TrainResult> {
   const { config, name } = loaded;
+  let trainer: WasmTrainer | null = null;
   const run = resumed
     ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
     : await RunDirectory.create(config.output.dir, name);
@@ -177,6 +179,12 @@ async function runTraining(
     } else {
       emit({ event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path });
     }
+    // Backprop on the wasm backend trains in WebAssembly memory: parameters and optimizer
+    // state stay there between steps and are copied back whenever the host reads them.
+    trainer = backend === "wasm" && config.gradient.method === "backprop" &&
+        WasmTrainer.supports(net) === null
+      ? new WasmTrainer(net, optimizer, config.training.batchSize)
+      : null;
     options.progress?.start(total);
     const loopStarted = now();
 
@@ -220,7 +228,7 @@ async function runTraining(
           }
         }),
         sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot }),
-        gradient(net, config.gradient),
+        gradient(net, config.gradient, trainer ? { trainer } : {}),
         update(
           net,
           optimizer,
@@ -348,6 +356,7 @@ async function runTraining(
     } else emit({ event: "interrupted", reason: error.reason, iteration: error.iteration });
     throw error;
   } finally {
+    trainer?.dispose();
     run.close();
   }
 }

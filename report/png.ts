@@ -36,9 +36,10 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeGrayPng } from "./png.ts";
  * const png = await encodeGrayPng(new Uint8Array([0, 255, 255, 0]), 2, 2);
- * console.assert(png[1] === 0x50 && png[2] === 0x4e && png[3] === 0x47); // "PNG"
+ * assert.ok(png[1] === 0x50 && png[2] === 0x4e && png[3] === 0x47); // "PNG"
  * ```
  */
 export async function encodeGrayPng(

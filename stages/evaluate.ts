@@ -38,6 +38,7 @@ export interface EvaluatedStep extends StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of, toArray } from "rxjs";
  * import { TwoLayerNet } from "../mod.ts";
  * import { evaluate } from "./evaluate.ts";
@@ -48,7 +49,7 @@ export interface EvaluatedStep extends StepResult {
  *   evaluate(new TwoLayerNet(2, 3, 2), { train: ds, test: ds }, { every: 2, lastIteration: 2 }),
  *   toArray(),
  * ));
- * console.assert(!out[0]!.evaluation && !!out[1]!.evaluation && !!out[2]!.evaluation);
+ * assert.ok(!out[0]!.evaluation && !!out[1]!.evaluation && !!out[2]!.evaluation);
  * ```
  */
 export function evaluate(

@@ -9,6 +9,7 @@ import { withKernelsSync } from "../nn/backends.ts";
 import { jsKernels } from "../nn/kernels.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
+import type { WasmTrainer } from "../nn/wasm_trainer.ts";
 import type { Config } from "../pipeline/config.ts";
 import { GradientCheckError } from "../pipeline/errors.ts";
 import type { Batch } from "./sample_batch.ts";
@@ -22,7 +23,10 @@ export interface GradientCheck {
 /** A batch with its loss (before the update) and gradient. */
 export interface GradientResult extends Batch {
   loss: number;
+  /** The gradient; when `trainer` is set, float64 copies made when first read. */
   grads: Params;
+  /** Set when the gradient stays in the WebAssembly trainer: the update happens there. */
+  trainer?: WasmTrainer;
   check?: GradientCheck;
 }
 
@@ -31,6 +35,7 @@ export interface GradientResult extends Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of } from "rxjs";
  * import { Matrix, TwoLayerNet } from "../mod.ts";
  * import { gradient } from "./gradient.ts";
@@ -38,12 +43,13 @@ export interface GradientResult extends Batch {
  * const batch = { iteration: 0, epoch: 0, x: Matrix.from([[1, 0, 1]]), t: Int32Array.of(1),
  *   labels: Int32Array.of(1) };
  * const out = await lastValueFrom(of(batch).pipe(gradient(net, { method: "backprop" })));
- * console.assert(out.grads.W1!.rows === 3 && out.loss > 0);
+ * assert.ok(out.grads.W1!.rows === 3 && out.loss > 0);
  * ```
  */
 export function gradient(
   net: MultiLayerNet,
   options: Config["gradient"],
+  resident: { trainer?: WasmTrainer } = {},
 ): OperatorFunction<Batch, GradientResult> {
   const finish = (batch: Batch, result: { loss: number; grads: Params }): GradientResult => {
     const check = options.check && (batch.iteration + 1) % options.check.every === 0
@@ -51,6 +57,27 @@ export function gradient(
       : undefined;
     return { ...batch, ...result, ...(check ? { check } : {}) };
   };
+  const { trainer } = resident;
+  if (options.method === "backprop" && trainer) {
+    // Forward and backward in WebAssembly memory; the gradient is only copied out if read.
+    return map((batch) => {
+      const loss = trainer.gradientAndLoss(batch.x, batch.t, { train: true });
+      let grads: Params | null = null;
+      const result: GradientResult = {
+        ...batch,
+        loss,
+        trainer,
+        get grads() {
+          return grads ??= trainer.gradients();
+        },
+      };
+      const check = options.check && (batch.iteration + 1) % options.check.every === 0
+        ? checkGradient(net, batch, options.check, 1e-4)
+        : undefined;
+      if (check) result.check = check;
+      return result;
+    });
+  }
   if (options.method === "backprop") {
     return map((batch) => finish(batch, net.gradientAndLoss(batch.x, batch.t, { train: true })));
   }

@@ -25,12 +25,13 @@ export interface Splits {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of } from "rxjs";
  * import { load } from "./load.ts";
  * const { train, test } = await lastValueFrom(
  *   of({ kind: "mnist-digits" as const, trainSize: 800, testSize: 200 }).pipe(load({ seed: 1 })),
  * );
- * console.assert(train.count === 800 && test.count === 200);
+ * assert.ok(train.count === 800 && test.count === 200);
  * ```
  */
 export function load(options: { seed: number }): OperatorFunction<SourceConfig, Splits> {

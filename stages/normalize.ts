@@ -25,12 +25,13 @@ export function defaultNormalize(sourceKind: Config["data"]["source"]["kind"]): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of } from "rxjs";
  * import { normalize } from "./normalize.ts";
  * const ds = (v: number[]) => ({ x: Float32Array.from(v), labels: new Int32Array(v.length),
  *   count: v.length, features: 1, shape: [1], classes: 1, origin: "example" });
  * const out = await lastValueFrom(of({ train: ds([0, 4]), test: ds([2]) }).pipe(normalize("minmax")));
- * console.assert(out.test.x[0] === 0.5);
+ * assert.ok(out.test.x[0] === 0.5);
  * ```
  */
 export function normalize(setting: NormalizeSetting): OperatorFunction<Splits, NormalizedSplits> {

@@ -22,6 +22,7 @@ export interface Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of, toArray } from "rxjs";
  * import { BatchSampler } from "../data/sampler.ts";
  * import { sampleBatch } from "./sample_batch.ts";
@@ -30,7 +31,7 @@ export interface Batch {
  * const batches = await lastValueFrom(
  *   of(0, 1, 2).pipe(sampleBatch(train, new BatchSampler(10, 4, "shuffle", 7)), toArray()),
  * );
- * console.assert(batches[2]!.x.rows === 2 && batches[2]!.epoch === 0);
+ * assert.ok(batches[2]!.x.rows === 2 && batches[2]!.epoch === 0);
  * ```
  */
 export function sampleBatch(

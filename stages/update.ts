@@ -24,6 +24,7 @@ export interface StepResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { lastValueFrom, of } from "rxjs";
  * import { Matrix, SGD, TwoLayerNet } from "../mod.ts";
  * import { update } from "./update.ts";
@@ -32,7 +33,7 @@ export interface StepResult {
  * const { grads, loss } = net.gradientAndLoss(x, [1]);
  * const step = await lastValueFrom(of({ iteration: 0, epoch: 0, x, t: Int32Array.of(1),
  *   labels: Int32Array.of(1), grads, loss }).pipe(update(net, new SGD(0.1))));
- * console.assert(step.learningRate === 0.1 && net.loss(x, [1]) < loss);
+ * assert.ok(step.learningRate === 0.1 && net.loss(x, [1]) < loss);
  * ```
  */
 export function update(
@@ -49,9 +50,17 @@ export function update(
         bad ? `non-finite values in ${bad}` : largest(net),
       );
     }
-    if (options.gradientClip) clipGradient(g.grads, options.gradientClip.maxNorm);
-    optimizer.update(net.params, g.grads);
-    const bad = firstNonFinite(net);
+    let bad: string | undefined;
+    if (g.trainer) {
+      // The WebAssembly trainer holds the gradient, the parameters and the optimizer state.
+      if (options.gradientClip) g.trainer.clipGradient(options.gradientClip.maxNorm);
+      g.trainer.update();
+      bad = g.trainer.firstNonFinite();
+    } else {
+      if (options.gradientClip) clipGradient(g.grads, options.gradientClip.maxNorm);
+      optimizer.update(net.params, g.grads);
+      bad = firstNonFinite(net);
+    }
     if (bad) throw divergence(g.iteration, `a parameter became non-finite`, `in ${bad}`);
     return {
       iteration: g.iteration,

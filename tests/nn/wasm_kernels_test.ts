@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { assembleKernels, binaryModuleSource } from "../../scripts/build_wasm.ts";
+import { assemble, binaryModuleSource, WASM_MODULES } from "../../scripts/build_wasm.ts";
 import { KERNELS_WASM } from "../../nn/wasm/kernels_binary.ts";
+import { TRAIN_STEP_WASM } from "../../nn/wasm/train_step_binary.ts";
+import { WasmTrainer } from "../../nn/wasm_trainer.ts";
 import { oneHot, takeBatch } from "../../data/dataset.ts";
 import { loadMnistDigits } from "../../data/mnist_digits.ts";
 import { backendKernels, withKernelsSync } from "../../nn/backends.ts";
@@ -10,10 +12,18 @@ import { Adam } from "../../nn/optimizers.ts";
 import { Random } from "../../nn/random.ts";
 import { createWasmKernels, wasmSimdAvailable } from "../../nn/wasm_kernels.ts";
 
-Deno.test("the committed WebAssembly module is the one kernels.wat assembles to (deno task wasm)", async () => {
-  const fresh = await assembleKernels();
-  assert.equal(KERNELS_WASM, binaryModuleSource(fresh).match(/KERNELS_WASM = "([^"]+)"/)![1]);
-  assert.ok(fresh.length > 500);
+Deno.test("the committed WebAssembly modules are the ones their WAT assembles to (deno task wasm)", async () => {
+  const committed: Record<string, string> = { KERNELS_WASM, TRAIN_STEP_WASM };
+  for (const module of WASM_MODULES) {
+    const fresh = await assemble(module.wat);
+    const source = binaryModuleSource(fresh, module);
+    assert.equal(
+      committed[module.constant],
+      source.match(/= "([^"]+)"/)![1],
+      `${module.out} is stale`,
+    );
+    assert.ok(fresh.length > 500);
+  }
 });
 
 Deno.test("wasmSimdAvailable() is true here, and the default backend is wasm", () => {
@@ -74,27 +84,39 @@ Deno.test("createWasmKernels() products agree with the float64 kernels to float3
 });
 
 Deno.test("the wasm and js backends give the same loss curve within 2e-3", async () => {
+  // js: float64 backprop and Adam; wasm kernels: float32 products; trainer: the whole step in
+  // WebAssembly memory, as `backend: wasm` trains.
   const digits = await loadMnistDigits();
   const curves: number[][] = [];
-  for (const backend of ["js", "wasm"] as const) {
+  for (const backend of ["js", "wasm", "trainer"] as const) {
     const net = new MultiLayerNet([784, 64, 10], {
       activation: "relu",
       weightInit: { kind: "he" },
       seed: 3,
     });
     const adam = new Adam(0.001);
+    const trainer = backend === "trainer" ? new WasmTrainer(net, adam) : null;
     const r = new Random(4);
     const curve: number[] = [];
-    withKernelsSync(backendKernels(backend), () => {
+    withKernelsSync(backendKernels(backend === "js" ? "js" : "wasm"), () => {
       for (let step = 0; step < 150; step++) {
         const { x, labels } = takeBatch(digits, r.choice(digits.count, 50));
+        if (trainer) {
+          curve.push(trainer.gradientAndLoss(x, oneHot(labels, 10)));
+          trainer.update();
+          continue;
+        }
         const { grads, loss } = net.gradientAndLoss(x, oneHot(labels, 10));
         adam.update(net.params, grads);
         curve.push(loss);
       }
     });
+    trainer?.dispose();
     curves.push(curve);
   }
+  const trainerCurve = curves[2]!;
+  const worstTrainer = Math.max(...curves[0]!.map((l, i) => Math.abs(l - trainerCurve[i]!)));
+  assert.ok(worstTrainer <= 2e-3, `max |loss_js - loss_trainer| = ${worstTrainer}`);
   const [js, wasm] = curves as [number[], number[]];
   const worst = Math.max(...js.map((l, i) => Math.abs(l - wasm[i]!)));
   assert.ok(worst <= 2e-3, `max |loss_js - loss_wasm| = ${worst}`);

@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { oneHot } from "../../data/dataset.ts";
+import { Matrix } from "../../nn/matrix.ts";
+import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
+import { createOptimizer, type Optimizer, type OptimizerOptions } from "../../nn/optimizers.ts";
+import { WasmTrainer } from "../../nn/wasm_trainer.ts";
+import { maxDifference, sparseBatch } from "./helpers.ts";
+
+/** The largest |a - b| relative to the largest |a| over all parameters. */
+function relativeDifference(a: Params, b: Params): number {
+  let scale = 0;
+  for (const m of Object.values(a)) for (const v of m.data) scale = Math.max(scale, Math.abs(v));
+  return maxDifference(a, b) / scale;
+}
+
+function copyOf(params: Params): Params {
+  return Object.fromEntries(Object.entries(params).map(([k, m]) => [k, m.clone()]));
+}
+
+// Widths that are not multiples of 4 exercise the padding; 30 inputs with ~20% non-zero
+// exercise the gathering.
+const nets: [string, number[], NetworkOptions][] = [
+  ["sigmoid 30-6-3 (padded widths)", [30, 6, 3], {}],
+  ["ReLU 30-9-7-5", [30, 9, 7, 5], { activation: "relu", weightInit: { kind: "he" } }],
+  ["tanh 30-8-10", [30, 8, 10], { activation: "tanh", weightInit: { kind: "xavier" } }],
+  ["sigmoid with weight decay", [30, 12, 4], { weightDecay: 0.1 }],
+  ["ReLU with dropout", [30, 16, 12, 4], {
+    activation: "relu",
+    dropout: 0.3,
+    weightInit: { kind: "he" },
+  }],
+];
+for (const [name, sizes, options] of nets) {
+  Deno.test(`WasmTrainer.gradientAndLoss() equals backprop to float32 precision: ${name}`, () => {
+    const reference = new MultiLayerNet(sizes, { seed: 7, ...options });
+    const net = new MultiLayerNet(sizes, { seed: 7, ...options });
+    const x = sparseBatch(9, 30, 2);
+    const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
+    const expected = reference.gradientAndLoss(x, labels, { train: true });
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), 4);
+    try {
+      const loss = trainer.gradientAndLoss(x, labels, { train: true });
+      assert.ok(
+        Math.abs(loss - expected.loss) < 2e-6 * expected.loss,
+        `${loss} vs ${expected.loss}`,
+      );
+      const error = relativeDifference(expected.grads, trainer.gradients());
+      assert.ok(error < 5e-6, `relative gradient error ${error}`);
+      // The same dropout draws: both generators moved on by the same amount.
+      assert.deepEqual(net.randomState(), reference.randomState());
+    } finally {
+      trainer.dispose();
+    }
+  });
+}
+
+const optimizers: OptimizerOptions[] = [
+  { kind: "sgd", learningRate: 0.5 },
+  { kind: "momentum", learningRate: 0.1, momentum: 0.9 },
+  { kind: "adagrad", learningRate: 0.1 },
+  { kind: "adam", learningRate: 0.01 },
+];
+for (const options of optimizers) {
+  Deno.test(`WasmTrainer.update() applies ${options.kind} as the float64 optimizer does`, () => {
+    const sizes = [30, 10, 4];
+    const reference = new MultiLayerNet(sizes, { seed: 3 });
+    const net = new MultiLayerNet(sizes, { seed: 3 });
+    const referenceOptimizer = createOptimizer(options);
+    const optimizer = createOptimizer(options);
+    const trainer = new WasmTrainer(net, optimizer);
+    try {
+      const x = sparseBatch(8, 30, 5, 0.4);
+      const labels = [0, 1, 2, 3, 3, 2, 1, 0];
+      for (let step = 0; step < 5; step++) {
+        referenceOptimizer.update(reference.params, reference.gradient(x, labels));
+        trainer.gradientAndLoss(x, labels);
+        trainer.update();
+      }
+      const error = relativeDifference(reference.params, net.params);
+      // Adam and AdaGrad divide by the gradient's own size, which magnifies float32 rounding.
+      const tolerance = options.kind === "sgd" || options.kind === "momentum" ? 1e-5 : 1e-4;
+      assert.ok(error < tolerance, `relative parameter error ${error}`);
+      const expected = referenceOptimizer.state();
+      const actual = optimizer.state();
+      assert.equal(actual.step, 5);
+      assert.deepEqual(Object.keys(actual.buffers).sort(), Object.keys(expected.buffers).sort());
+      for (const [key, values] of Object.entries(expected.buffers)) {
+        const got = actual.buffers[key]!;
+        const scale = Math.max(...values.map(Math.abs), 1e-12);
+        const worst = Math.max(...values.map((v, i) => Math.abs(v - got[i]!)));
+        assert.ok(worst / scale < 1e-4, `${key}: relative error ${worst / scale}`);
+      }
+    } finally {
+      trainer.dispose();
+    }
+  });
+}
+
+Deno.test("WasmTrainer: parameters and optimizer state read back and pushed in continue bit-identically", () => {
+  const sizes = [30, 9, 4];
+  const options: NetworkOptions = { seed: 4, dropout: 0.2, activation: "relu" };
+  const x = sparseBatch(6, 30, 8);
+  const labels = [0, 1, 2, 3, 0, 1];
+  const net = new MultiLayerNet(sizes, options);
+  const adam = createOptimizer({ kind: "adam", learningRate: 0.01 });
+  const trainer = new WasmTrainer(net, adam);
+  const step = (t: WasmTrainer) => {
+    t.gradientAndLoss(x, labels, { train: true });
+    t.update();
+  };
+  for (let i = 0; i < 3; i++) step(trainer);
+  // What a checkpoint holds: host parameters, optimizer state, the dropout generator.
+  const saved = {
+    params: copyOf(net.params),
+    optimizer: adam.state(),
+    random: net.randomState(),
+  };
+  for (let i = 0; i < 3; i++) step(trainer);
+  const resumedNet = new MultiLayerNet(sizes, options);
+  for (const [k, m] of Object.entries(saved.params)) resumedNet.params[k]!.data.set(m.data);
+  resumedNet.setRandomState(saved.random);
+  const resumedAdam: Optimizer = createOptimizer({ kind: "adam", learningRate: 0.01 });
+  resumedAdam.setState(saved.optimizer);
+  const resumed = new WasmTrainer(resumedNet, resumedAdam);
+  for (let i = 0; i < 3; i++) step(resumed);
+  for (const name of Object.keys(net.params)) {
+    assert.deepEqual(resumedNet.params[name]!.data, net.params[name]!.data, name);
+  }
+  assert.deepEqual(resumedAdam.state(), adam.state());
+  trainer.dispose();
+  resumed.dispose();
+});
+
+Deno.test("WasmTrainer takes one-hot targets, float32 rows and batches larger than its capacity", () => {
+  const net = new MultiLayerNet([30, 5, 3], { seed: 1 });
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), 2);
+  try {
+    const x = sparseBatch(7, 30, 3);
+    const labels = Int32Array.from([0, 1, 2, 0, 1, 2, 2]);
+    const fromLabels = trainer.gradientAndLoss(x, labels);
+    const fromOneHot = trainer.gradientAndLoss(x, oneHot(labels, 3));
+    const fromFloat32 = trainer.gradientAndLoss(
+      { rows: 7, cols: 30, data: Float32Array.from(x.data) },
+      labels,
+    );
+    assert.equal(fromOneHot, fromLabels);
+    assert.equal(fromFloat32, fromLabels);
+    assert.ok(Math.abs(fromLabels - net.loss(x, labels)) < 1e-6);
+  } finally {
+    trainer.dispose();
+  }
+});
+
+Deno.test("WasmTrainer.clipGradient() scales the gradient to the norm, and firstNonFinite() names the layer", () => {
+  const net = new MultiLayerNet([30, 6, 3], { seed: 2 });
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }));
+  try {
+    const x = sparseBatch(4, 30, 6, 0.5);
+    trainer.gradientAndLoss(x, [0, 1, 2, 0]);
+    const norm = trainer.clipGradient(1e-3);
+    assert.ok(norm > 1e-3);
+    const clipped = trainer.gradients();
+    let squares = 0;
+    for (const g of Object.values(clipped)) for (const v of g.data) squares += v * v;
+    assert.ok(Math.abs(Math.sqrt(squares) - 1e-3) < 1e-8, `norm after clipping ${squares}`);
+    assert.equal(trainer.firstNonFinite(), undefined);
+    net.params.b2!.data[1] = Infinity;
+    trainer.push();
+    assert.equal(trainer.firstNonFinite(), "b2");
+  } finally {
+    trainer.dispose();
+  }
+});
+
+Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
+  const mse = new MultiLayerNet([4, 3, 2], { loss: "mse", output: "identity" });
+  assert.match(
+    WasmTrainer.supports(mse) ?? "",
+    /softmax with cross-entropy, not identity with mse/,
+  );
+  assert.throws(() => new WasmTrainer(mse, createOptimizer({ kind: "sgd", learningRate: 1 })), {
+    name: "TypeError",
+  });
+  const net = new MultiLayerNet([4, 3, 2]);
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 1 }));
+  try {
+    const x = Matrix.from([[1, 0, 0, 1]]);
+    assert.throws(() => trainer.gradientAndLoss(x, [2]), {
+      message: "Expected labels in 0..1 but found 2 at row 0",
+    });
+    assert.throws(() => trainer.gradientAndLoss(Matrix.from([[1, 0]]), [0]), {
+      message: "Expected inputs with 4 features but found 2",
+    });
+    assert.throws(() => trainer.gradientAndLoss(x, Matrix.from([[0.5, 0.5]])), {
+      message: /one-hot target rows/,
+    });
+  } finally {
+    trainer.dispose();
+  }
+});
