@@ -17,6 +17,7 @@
 export { argmax, Matrix } from "./nn/matrix.ts";
 export { jsKernels, type Kernels, kernels, useKernels } from "./nn/kernels.ts";
 export { createWasmKernels, wasmSimdAvailable } from "./nn/wasm_kernels.ts";
+export { WasmTrainer, type WasmTrainerOptions } from "./nn/wasm_trainer.ts";
 export {
   backendKernels,
   type BackendName,

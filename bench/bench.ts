@@ -13,6 +13,7 @@ import { backendKernels, withKernelsSync } from "../nn/backends.ts";
 import { jsKernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
+import { WasmTrainer } from "../nn/wasm_trainer.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 
 interface Row {
@@ -78,9 +79,13 @@ async function findPython(): Promise<string | null> {
 async function python(
   py: string,
   args: string[],
+  threads = 1,
 ): Promise<{ times: number[]; [k: string]: unknown } | null> {
+  const count = String(threads);
   const out = await new Deno.Command(py, {
     args: [join(here, "numpy_bench.py"), ...args],
+    // BLAS reads its thread count when it loads.
+    env: { OPENBLAS_NUM_THREADS: count, OMP_NUM_THREADS: count, MKL_NUM_THREADS: count },
     stderr: "piped",
   }).output();
   if (out.code !== 0) {
@@ -117,9 +122,13 @@ if (py) {
   ]);
   meta.numpy = version?.numpy;
   meta.blas = version?.blas;
+  if (torch) {
+    const r = await python(py, ["torch", xFile, tFile, "100", "784-10", "sigmoid", "1"]);
+    meta.torch = r ? `${r.torch} (BLAS: ${r.torchBlas})` : "installed but failed";
+  }
 }
 meta.python = py ?? "not found (apt-get install python3-numpy libopenblas0-pthread)";
-meta.torch = torch ? "installed" : "not installed (apt-get install python3-torch)";
+meta.torch ??= "not installed (apt-get install python3-torch)";
 
 // 1. The numerical gradient of the book's 784-50-10 net on one batch.
 {
@@ -128,15 +137,15 @@ meta.torch = torch ? "installed" : "not installed (apt-get install python3-torch
   add(
     name,
     "gradstream fast (exact central differences)",
-    timeRuns(() => fastNumericalGradient(net, x, t), 5, 1),
+    timeRuns(() => fastNumericalGradient(net, x, t), 15, 3),
     null,
   );
   const pool = new NumericalGradientPool(2);
   const pooled: number[] = [];
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 25; i++) {
     const t0 = performance.now();
     await pool.gradient(net, x, t);
-    if (i >= 2) pooled.push(performance.now() - t0);
+    if (i >= 5) pooled.push(performance.now() - t0);
   }
   pool.terminate();
   add(name, "gradstream fast, 2 Workers", pooled.sort((a, b) => a - b), null);
@@ -164,7 +173,9 @@ meta.torch = torch ? "installed" : "not installed (apt-get install python3-torch
   }
 }
 
-// 2. One backprop training step (forward, backward, SGD update) on a batch of 100.
+// 2. One backprop training step (forward, backward, SGD update) on a batch of 100, the batch
+// as each implementation keeps it: float32 rows for the trainer, NumPy and PyTorch.
+const x32 = { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) };
 for (
   const [sizes, activation] of [[[784, 50, 10], "sigmoid"], [[784, 100, 10], "sigmoid"], [[
     784,
@@ -174,11 +185,38 @@ for (
   ], "relu"]] as const
 ) {
   const name = `backprop step ${sizes.join("-")} ${activation}`;
-  const net = new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
+  const make = () =>
+    new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
+  for (const threads of ["auto", 1, 2] as const) {
+    const trainer = new WasmTrainer(make(), new SGD(0.1), { threads });
+    const times = timeRuns(
+      () => {
+        trainer.gradientAndLoss(x32, labels);
+        trainer.update();
+      },
+      200,
+      20,
+    );
+    const chose = trainer.threads;
+    trainer.dispose();
+    add(
+      name,
+      threads === "auto"
+        ? `gradstream wasm trainer (default: auto, chose ${chose} thread${chose === 1 ? "" : "s"})`
+        : `gradstream wasm trainer, ${threads} thread${threads === 1 ? "" : "s"}`,
+      times,
+      BATCH,
+    );
+  }
+  const net = make();
   const sgd = new SGD(0.1);
   const step = () => sgd.update(net.params, net.gradient(x, t));
-  const wasm = withKernelsSync(backendKernels("wasm"), () => timeRuns(step, 50, 10));
-  add(name, "gradstream wasm (SIMD, float32)", wasm, BATCH);
+  add(
+    name,
+    "gradstream wasm kernels (float32 products only)",
+    withKernelsSync(backendKernels("wasm"), () => timeRuns(step, 50, 10)),
+    BATCH,
+  );
   add(
     name,
     "gradstream js (float64)",
@@ -186,7 +224,7 @@ for (
     BATCH,
   );
   if (py) {
-    for (const dtype of ["float32", "float64"]) {
+    for (const [dtype, threads] of [["float32", 1], ["float32", 2], ["float64", 1]] as const) {
       const r = await python(py, [
         "backprop",
         xFile,
@@ -195,12 +233,32 @@ for (
         sizes.join("-"),
         activation,
         dtype,
-      ]);
-      if (r) add(name, `NumPy ${dtype}`, r.times, BATCH);
+      ], threads);
+      if (r) {
+        add(
+          name,
+          `NumPy ${dtype} (${threads} BLAS thread${threads === 1 ? "" : "s"})`,
+          r.times,
+          BATCH,
+        );
+      }
     }
     if (torch) {
-      const r = await python(py, ["torch", xFile, tFile, "100", sizes.join("-"), activation]);
-      if (r) add(name, `PyTorch CPU (1 thread, ${r.torch})`, r.times, BATCH);
+      for (const threads of [1, 2]) {
+        const r = await python(
+          py,
+          ["torch", xFile, tFile, "100", sizes.join("-"), activation, String(threads)],
+          threads,
+        );
+        if (r) {
+          add(
+            name,
+            `PyTorch ${r.torch} CPU (${threads} thread${threads === 1 ? "" : "s"})`,
+            r.times,
+            BATCH,
+          );
+        }
+      }
     }
   }
 }
@@ -282,9 +340,9 @@ console.log(line(table[0]!));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of table.slice(1)) console.log(line(row));
 console.log(
-  `\nNumPy ${meta.numpy ?? "-"} (${
-    JSON.stringify(meta.blas ?? "-")
-  }), ${meta.torch}, Deno ${meta.deno}`,
+  `\nDeno ${meta.deno}; NumPy ${meta.numpy ?? "not found"} with BLAS ${
+    meta.blas ?? "-"
+  }; PyTorch ${meta.torch}; ${navigator.hardwareConcurrency} CPUs`,
 );
 await writeFileAtomic(
   join(here, "results.json"),

@@ -8,6 +8,7 @@ torch: the same training step with torch.nn and torch.optim.SGD on the CPU.
 Reads the batch from raw little-endian float32 files; prints one JSON object.
 """
 import json
+import os
 import sys
 import time
 
@@ -60,6 +61,18 @@ class Net:
             self.b[i] -= lr * gb
 
 
+def blas_libraries():
+    """The BLAS NumPy really loaded (from this process's memory map), and its threads."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line or "lapack" in line}
+    except OSError:
+        paths = set()
+    libs = sorted(p for p in paths if p.startswith("/"))
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    return (", ".join(libs) or "unknown") + f" (OPENBLAS_NUM_THREADS={threads})"
+
+
 def median_time(f, runs, warmup):
     for _ in range(warmup):
         f()
@@ -78,13 +91,7 @@ def main():
     activation = sys.argv[6]
     x32 = load(xpath, rows, sizes[0])
     t32 = load(tpath, rows, sizes[-1])
-    info = {"numpy": np.__version__}
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [(p.get("internal_api"), p.get("num_threads")) for p in threadpool_info()]
-    except ImportError:
-        info["blas"] = "threadpoolctl not installed"
+    info = {"numpy": np.__version__, "blas": blas_libraries()}
     if mode == "backprop":
         dtype = sys.argv[7]
         x, t = x32.astype(dtype), t32.astype(dtype)
@@ -114,8 +121,9 @@ def main():
     elif mode == "torch":
         import torch
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(int(sys.argv[7]) if len(sys.argv) > 7 else 1)
         info["torch"] = torch.__version__
+        info["torchBlas"] = blas_libraries()
         layers = []
         for i, (m, n) in enumerate(zip(sizes, sizes[1:])):
             layers.append(torch.nn.Linear(m, n))

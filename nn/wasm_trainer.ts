@@ -1,9 +1,15 @@
 /**
  * The resident WebAssembly trainer: a network's parameters, gradients, optimizer state and
- * activations live in one WebAssembly module's memory as float32, and a whole training step
- * (forward, softmax with cross-entropy, backward, weight decay, clipping, the optimizer's
- * update) runs there, in the SIMD kernels of nn/wasm/train_step.wat. Nothing is converted
- * per step except the batch going in.
+ * activations live in one WebAssembly memory as float32, and a whole training step (forward,
+ * softmax with cross-entropy, backward, weight decay, clipping, the optimizer's update) runs
+ * there, in the SIMD kernels of nn/wasm/train_step.wat. Nothing is converted per step except
+ * the batch going in.
+ *
+ * Each batch is split in two halves (nn/wasm_step.ts). With `threads: 2` a Worker computes the
+ * second half on the same shared memory while this thread computes the first; with 1, this
+ * thread computes both. The gradient is the same sum either way, so the choice changes the
+ * speed and never the numbers; `auto` (the default) times both on the first steps and keeps
+ * the faster, since two vCPUs are not always two real cores.
  *
  * The network and the optimizer stay the source of truth for everything else: after a step
  * their values are marked stale, and the first read of `net.params` or `optimizer.state()`
@@ -20,125 +26,34 @@
 import { Matrix } from "./matrix.ts";
 import type { MultiLayerNet, Params, Targets } from "./network.ts";
 import { AdaGrad, Adam, Momentum, type Optimizer, type OptimizerState } from "./optimizers.ts";
-import { TRAIN_STEP_WASM } from "./wasm/train_step_binary.ts";
+import {
+  ACTIVATION_KIND,
+  CONTROL,
+  halfRows,
+  instantiate,
+  MAX_PAGES,
+  planStep,
+  runHalf,
+  type Slot,
+  slotAt,
+  type StepExports,
+  type StepPlan,
+  type WorkerStart,
+} from "./wasm_step.ts";
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  gather_rows(x: number, rows: number, nIn: number, pos: number, val: number, counts: number): void;
-  dense_forward(
-    pos: number,
-    val: number,
-    counts: number,
-    rows: number,
-    nIn: number,
-    w: number,
-    n: number,
-    bias: number,
-    out: number,
-  ): void;
-  weight_grad(
-    pos: number,
-    val: number,
-    counts: number,
-    rows: number,
-    nIn: number,
-    da: number,
-    n: number,
-    dW: number,
-    colPos: number,
-    colVal: number,
-    starts: number,
-  ): void;
-  input_grad(da: number, rows: number, n: number, w: number, nIn: number, dz: number): void;
-  activate(kind: number, a: number, h: number, count: number): void;
-  activate_backward(
-    kind: number,
-    a: number,
-    h: number,
-    dz: number,
-    da: number,
-    count: number,
-  ): void;
-  multiply(a: number, b: number, out: number, count: number): void;
-  clear_columns(z: number, rows: number, from: number, stride: number): void;
-  softmax_cross_entropy(
-    a: number,
-    rows: number,
-    n: number,
-    stride: number,
-    labels: number,
-    picked: number,
-    da: number,
-    scale: number,
-  ): void;
-  sum_rows(a: number, rows: number, n: number, out: number): void;
-  axpy(y: number, x: number, count: number, alpha: number): void;
-  sum_squares(x: number, count: number): number;
-  scale(x: number, count: number, factor: number): void;
-  non_finite(x: number, count: number): number;
-  sgd(p: number, g: number, count: number, lr: number): void;
-  momentum(p: number, g: number, v: number, count: number, lr: number, mu: number): void;
-  adagrad(p: number, g: number, h: number, count: number, lr: number): void;
-  adam(
-    p: number,
-    g: number,
-    m: number,
-    v: number,
-    count: number,
-    lrT: number,
-    beta1: number,
-    beta2: number,
-  ): void;
+/** Options of {@linkcode WasmTrainer}. */
+export interface WasmTrainerOptions {
+  /** Rows the workspace holds at first; larger batches grow it [128]. */
+  capacity?: number;
+  /** 1: this thread only; 2: a Worker takes half of each batch; auto: time both [auto]. */
+  threads?: 1 | 2 | "auto";
 }
 
-const ACTIVATION_KIND = { sigmoid: 0, relu: 1, tanh: 2, step: 3 } as const;
-
-let compiled: WebAssembly.Module | null = null;
-
-function module(): WebAssembly.Module {
-  if (!compiled) {
-    const binary = atob(TRAIN_STEP_WASM);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
-  }
-  return compiled;
-}
-
-const pad4 = (n: number) => Math.ceil(n / 4) * 4;
-
-/** One parameter's place: host shape, padded shape, float offset inside the parameter block. */
-interface Slot {
-  name: string;
-  rows: number;
-  cols: number;
-  paddedRows: number;
-  stride: number;
-  offset: number;
-  isWeight: boolean;
-}
-
-/** Byte offsets of the per-batch arrays; they depend on the batch capacity. */
-interface Workspace {
-  capacity: number;
-  x: number;
-  labels: number;
-  picked: number;
-  /** Each layer's input, gathered: non-zero positions and values per row, and their count. */
-  pos: number[];
-  val: number[];
-  counts: number[];
-  /** The same, by column, for the weight gradient. */
-  colPos: number;
-  colVal: number;
-  starts: number;
-  a: number[];
-  h: number[];
-  z: number[];
-  masks: number[];
-  da: number[];
-  dz: number[];
-}
+/** Steps timed per thread count when choosing automatically (after one warm-up step each). */
+const AUTO_STEPS = 3;
+/** How long the Worker may take to start, and a half batch at most, in milliseconds. */
+const WORKER_START_MS = 20_000;
+const HALF_STEP_MS = 120_000;
 
 /**
  * A network and its optimizer, trained in WebAssembly memory.
@@ -146,10 +61,9 @@ interface Workspace {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Matrix, SGD, TwoLayerNet } from "../mod.ts";
- * import { WasmTrainer } from "./wasm_trainer.ts";
+ * import { Matrix, SGD, TwoLayerNet, WasmTrainer } from "../mod.ts";
  * const net = new TwoLayerNet(4, 5, 3, { seed: 1 });
- * const trainer = new WasmTrainer(net, new SGD(0.5));
+ * const trainer = new WasmTrainer(net, new SGD(0.5), { threads: 1 });
  * const x = Matrix.from([[1, 0, 0.5, 0], [0, 1, 0, 0.5]]);
  * const before = trainer.gradientAndLoss(x, [2, 0]);
  * trainer.update();
@@ -160,19 +74,16 @@ interface Workspace {
 export class WasmTrainer {
   readonly net: MultiLayerNet;
   readonly optimizer: Optimizer;
-  #wasm: Exports;
-  #slots: Slot[];
-  /** Floats in the parameter block (and in the gradient and each state block). */
-  #total: number;
-  #params: number;
-  #grads: number;
-  #state: [number, number];
-  #ws: Workspace;
-  #strides: number[];
-  #kind: number;
+  #memory: WebAssembly.Memory;
+  #w: StepExports;
+  #plan: StepPlan;
   #step = 0;
-  #rows = 0;
-  #dropped = false;
+  #threads: 1 | 2 | "auto";
+  #worker: Worker | null = null;
+  #request = 0;
+  #generation = 0;
+  #timings: { 1: number[]; 2: number[] } = { 1: [], 2: [] };
+  #stepsTaken = 0;
 
   /** Why this network cannot be trained here, or null when it can. */
   static supports(net: MultiLayerNet): string | null {
@@ -182,59 +93,39 @@ export class WasmTrainer {
     return null;
   }
 
-  constructor(net: MultiLayerNet, optimizer: Optimizer, capacity = 128) {
+  constructor(net: MultiLayerNet, optimizer: Optimizer, options: WasmTrainerOptions = {}) {
     const unsupported = WasmTrainer.supports(net);
     if (unsupported) throw new TypeError(unsupported);
     this.net = net;
     this.optimizer = optimizer;
-    this.#kind = ACTIVATION_KIND[net.activation];
-    const sizes = net.sizes;
-    const L = net.layerCount;
-    this.#strides = sizes.map((n, l) => (l === 0 ? n : pad4(n)));
-    this.#slots = [];
-    let at = 0;
-    for (let l = 1; l <= L; l++) {
-      const stride = this.#strides[l]!;
-      const paddedRows = this.#strides[l - 1]!;
-      this.#slots.push({
-        name: `W${l}`,
-        rows: sizes[l - 1]!,
-        cols: sizes[l]!,
-        paddedRows,
-        stride,
-        offset: at,
-        isWeight: true,
-      });
-      at += pad4(paddedRows * stride);
-      this.#slots.push({
-        name: `b${l}`,
-        rows: 1,
-        cols: sizes[l]!,
-        paddedRows: 1,
-        stride,
-        offset: at,
-        isWeight: false,
-      });
-      at += stride;
-    }
-    this.#total = at;
-    this.#wasm = new WebAssembly.Instance(module(), {}).exports as unknown as Exports;
-    // Byte 0..15 stay unused so that pointer 0 can mean "none" (no bias to start from).
-    this.#params = 16;
-    this.#grads = this.#params + at * 4;
-    this.#state = [this.#grads + at * 4, this.#grads + at * 8];
-    this.#ws = this.#layout(capacity);
+    const cores = navigator.hardwareConcurrency ?? 1;
+    this.#threads = cores < 2 ? 1 : options.threads ?? "auto";
+    this.#plan = planStep(net.sizes, ACTIVATION_KIND[net.activation], options.capacity ?? 128);
+    this.#memory = new WebAssembly.Memory({
+      initial: Math.ceil(this.#plan.bytes / 65536),
+      maximum: MAX_PAGES,
+      shared: true,
+    });
+    this.#w = instantiate(this.#memory);
     this.push();
+    // Started now, so that it has loaded by the time the first two-thread step wants it.
+    if (this.#threads === 2) this.#startWorker();
+  }
+
+  /** The thread count in use: 1 or 2, or "auto" while still timing. */
+  get threads(): 1 | 2 | "auto" {
+    return this.#threads;
   }
 
   /** Copy the network's parameters and the optimizer's state into the trainer. */
   push(): void {
-    const params = this.#f32(this.#params, this.#total);
-    params.fill(0);
-    this.#f32(this.#grads, this.#total * 3).fill(0);
-    // Read around the hooks: the host values are the current ones here.
+    const plan = this.#plan;
+    for (const block of [plan.params, ...plan.state, ...plan.halves.map((h) => h.grads)]) {
+      this.#f32(block, plan.total).fill(0);
+    }
+    const params = this.#f32(plan.params, plan.total);
     const hostParams = this.net.params;
-    for (const slot of this.#slots) {
+    for (const slot of plan.slots) {
       const host = hostParams[slot.name]!.data;
       for (let i = 0; i < slot.rows; i++) {
         params.set(
@@ -245,10 +136,9 @@ export class WasmTrainer {
     }
     const state = this.optimizer.state();
     this.#step = state.step;
-    const keys = stateKeys(this.optimizer);
-    keys.forEach((suffix, k) => {
-      const block = this.#f32(this.#state[k]!, this.#total);
-      for (const slot of this.#slots) {
+    stateKeys(this.optimizer).forEach((suffix, k) => {
+      const block = this.#f32(plan.state[k]!, plan.total);
+      for (const slot of plan.slots) {
         const values = state.buffers[`${slot.name}.${suffix}`];
         if (!values) continue;
         for (let i = 0; i < slot.rows; i++) {
@@ -272,156 +162,228 @@ export class WasmTrainer {
   ): number {
     const net = this.net;
     const sizes = net.sizes;
-    const L = net.layerCount;
     const B = x.rows;
     if (x.cols !== sizes[0]) {
       throw new RangeError(`Expected inputs with ${sizes[0]} features but found ${x.cols}`);
     }
     if (B === 0) throw new RangeError("Expected a batch of at least one sample");
-    if (B > this.#ws.capacity) this.#ws = this.#layout(Math.max(B, this.#ws.capacity * 2));
-    const ws = this.#ws;
-    const w = this.#wasm;
-    this.#f32(ws.x, B * sizes[0]!).set(x.data.subarray(0, B * sizes[0]!));
+    if (B > this.#plan.capacity) this.#grow(Math.max(B, this.#plan.capacity * 2));
+    const plan = this.#plan;
+    const w = this.#w;
+    this.#f32(plan.x, B * sizes[0]!).set(x.data.subarray(0, B * sizes[0]!));
     this.#writeLabels(t, B);
     const dropping = options.train === true && net.dropout > 0;
-    // Forward.
-    let input = ws.x;
-    let nIn = sizes[0]!;
-    for (let l = 1; l <= L; l++) {
-      const stride = this.#strides[l]!;
-      const W = this.#slot(`W${l}`);
-      const b = this.#slot(`b${l}`);
-      const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
-      w.gather_rows(input, B, nIn, pos, val, counts);
-      w.dense_forward(pos, val, counts, B, nIn, W, stride, b, ws.a[l - 1]!);
-      if (l === L) break;
-      w.activate(this.#kind, ws.a[l - 1]!, ws.h[l - 1]!, B * stride);
-      // sigmoid(0) = 0.5 would leak into the padding; the other activations keep it 0.
-      if (this.#kind === 0 && stride !== sizes[l]) {
-        w.clear_columns(ws.h[l - 1]!, B, sizes[l]!, stride);
+    if (dropping) {
+      // Drawn here, in one stream and in the float64 pass's order, whichever thread uses them.
+      for (let l = 1; l < sizes.length - 1; l++) {
+        const stride = plan.strides[l]!;
+        net.drawDropoutMask(this.#f32(plan.masks[l - 1]!, B * stride), B, sizes[l]!, stride);
       }
-      if (dropping) {
-        net.drawDropoutMask(this.#f32(ws.masks[l - 1]!, B * stride), B, sizes[l]!, stride);
-        w.multiply(ws.h[l - 1]!, ws.masks[l - 1]!, ws.z[l - 1]!, B * stride);
-        input = ws.z[l - 1]!;
-      } else input = ws.h[l - 1]!;
-      nIn = stride;
     }
-    const nOut = sizes[L]!;
-    w.softmax_cross_entropy(
-      ws.a[L - 1]!,
-      B,
-      nOut,
-      this.#strides[L]!,
-      ws.labels,
-      ws.picked,
-      ws.da[L - 1]!,
-      1 / B,
-    );
+    // Choosing automatically: the Worker loads while the one-thread steps are timed.
+    if (this.#threads === "auto" && !this.#worker) this.#startWorker();
+    const started = performance.now();
+    const threads = this.#threadsForStep();
+    if (threads === 2) this.#runBothThreads(B, dropping);
+    else {
+      runHalf(w, plan, 0, B, dropping);
+      runHalf(w, plan, 1, B, dropping);
+    }
+    this.#record(threads, performance.now() - started);
+    // The batch's gradient: the first half's plus the second's, always in that order.
+    const grads = plan.halves[0].grads;
+    if (halfRows(1, B)[1] > halfRows(1, B)[0]) w.axpy(grads, plan.halves[1].grads, plan.total, 1);
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
-    const picked = this.#f32(ws.picked, B);
+    const picked = this.#f32(plan.picked, B);
     let loss = 0;
     for (let i = 0; i < B; i++) loss -= Math.log(picked[i]! + 1e-7);
     loss /= B;
-    // Backward.
-    for (let l = L; l >= 1; l--) {
-      const stride = this.#strides[l]!;
-      const width = this.#strides[l - 1]!;
-      const W = this.#slot(`W${l}`);
-      const dW = W - this.#params + this.#grads;
-      w.weight_grad(
-        ws.pos[l - 1]!,
-        ws.val[l - 1]!,
-        ws.counts[l - 1]!,
-        B,
-        width,
-        ws.da[l - 1]!,
-        stride,
-        dW,
-        ws.colPos,
-        ws.colVal,
-        ws.starts,
-      );
-      if (net.weightDecay > 0) {
-        w.axpy(dW, W, this.#strides[l - 1]! * stride, net.weightDecay);
-      }
-      w.sum_rows(ws.da[l - 1]!, B, stride, this.#slot(`b${l}`) - this.#params + this.#grads);
-      if (l > 1) {
-        const dz = ws.dz[l - 2]!;
-        w.input_grad(ws.da[l - 1]!, B, stride, W, width, dz);
-        if (dropping) w.multiply(dz, ws.masks[l - 2]!, dz, B * width);
-        w.activate_backward(this.#kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, B * width);
-      }
-    }
     if (net.weightDecay > 0) {
       let squares = 0;
-      for (const slot of this.#slots) {
-        if (slot.isWeight) {
-          squares += w.sum_squares(this.#params + slot.offset * 4, slot.paddedRows * slot.stride);
-        }
+      for (const slot of plan.slots) {
+        if (!slot.isWeight) continue;
+        const size = slot.paddedRows * slot.stride;
+        const W = plan.params + slot.offset * 4;
+        w.axpy(grads + slot.offset * 4, W, size, net.weightDecay);
+        squares += w.sum_squares(W, size);
       }
       loss += 0.5 * net.weightDecay * squares;
     }
-    this.#rows = B;
-    this.#dropped = dropping;
     return loss;
   }
 
   /** The last gradient as float64 matrices shaped like the parameters (copies). */
   gradients(): Params {
-    const g = this.#f32(this.#grads, this.#total);
+    const plan = this.#plan;
+    const g = this.#f32(plan.halves[0].grads, plan.total);
     const out: Params = {};
-    for (const slot of this.#slots) out[slot.name] = this.#unpad(g, slot);
+    for (const slot of plan.slots) out[slot.name] = unpad(g, slot);
     return out;
   }
 
   /** Scale the gradient to norm maxNorm when its L2 norm is larger; returns the norm. */
   clipGradient(maxNorm: number): number {
-    const norm = Math.sqrt(this.#wasm.sum_squares(this.#grads, this.#total));
-    if (norm > maxNorm) this.#wasm.scale(this.#grads, this.#total, maxNorm / norm);
+    const { total, halves } = this.#plan;
+    const norm = Math.sqrt(this.#w.sum_squares(halves[0].grads, total));
+    if (norm > maxNorm) this.#w.scale(halves[0].grads, total, maxNorm / norm);
     return norm;
   }
 
   /** Apply the optimizer (its current learning rate) to the last gradient. */
   update(): void {
     const o = this.optimizer;
-    const w = this.#wasm;
-    const [s1, s2] = this.#state;
+    const w = this.#w;
+    const { params, total, state: [s1, s2] } = this.#plan;
+    const g = this.#plan.halves[0].grads;
     this.#step++;
     if (o instanceof Adam) {
       const lrT = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
         (1 - o.beta1 ** this.#step);
-      w.adam(this.#params, this.#grads, s1, s2, this.#total, lrT, o.beta1, o.beta2);
+      w.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
     } else if (o instanceof Momentum) {
-      w.momentum(this.#params, this.#grads, s1, this.#total, o.learningRate, o.momentum);
+      w.momentum(params, g, s1, total, o.learningRate, o.momentum);
     } else if (o instanceof AdaGrad) {
-      w.adagrad(this.#params, this.#grads, s1, this.#total, o.learningRate);
-    } else w.sgd(this.#params, this.#grads, this.#total, o.learningRate);
+      w.adagrad(params, g, s1, total, o.learningRate);
+    } else w.sgd(params, g, total, o.learningRate);
     this.net.markStale(() => this.#pullParams());
     this.optimizer.markStale(() => this.#pullState());
   }
 
   /** The first parameter (W1, b1, …) holding NaN or ±Infinity, if any. */
   firstNonFinite(): string | undefined {
-    for (const slot of this.#slots) {
+    for (const slot of this.#plan.slots) {
       const size = slot.paddedRows * slot.stride;
-      if (this.#wasm.non_finite(this.#params + slot.offset * 4, size)) return slot.name;
+      if (this.#w.non_finite(this.#plan.params + slot.offset * 4, size)) return slot.name;
     }
     return undefined;
   }
 
-  /** Release the trainer's resources (its Worker, when it has one). */
-  dispose(): void {}
+  /** Stop the Worker, if there is one. The trainer still works, in this thread. */
+  dispose(): void {
+    this.#stopWorker();
+    if (this.#threads !== 1) this.#threads = 1;
+  }
 
-  /** Rows in the last batch, and whether its pass dropped units. */
-  get lastBatch(): { rows: number; dropped: boolean } {
-    return { rows: this.#rows, dropped: this.#dropped };
+  #threadsForStep(): 1 | 2 {
+    if (this.#threads !== "auto") return this.#threads;
+    // One warm-up step and AUTO_STEPS timed ones with one thread, then the same with two.
+    return this.#stepsTaken <= AUTO_STEPS ? 1 : 2;
+  }
+
+  #record(threads: 1 | 2, ms: number): void {
+    this.#stepsTaken++;
+    if (this.#threads !== "auto") return;
+    const warmUp = threads === 1 ? 1 : AUTO_STEPS + 2;
+    if (this.#stepsTaken > warmUp) this.#timings[threads].push(ms);
+    if (this.#timings[2].length === AUTO_STEPS) {
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+      this.#threads = median(this.#timings[2]) < median(this.#timings[1]) ? 2 : 1;
+      if (this.#threads === 1) this.#stopWorker();
+    }
+  }
+
+  #startWorker(): void {
+    this.#generation++;
+    this.#worker = new Worker(new URL("./wasm_trainer_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const start: WorkerStart = {
+      memory: this.#memory,
+      plan: this.#plan,
+      generation: this.#generation,
+      seen: this.#request,
+    };
+    this.#worker.postMessage(start);
+  }
+
+  /**
+   * Whether the Worker is up: waits for it (blocking: a step cannot yield) up to
+   * WORKER_START_MS. A Worker that failed or did not start is stopped.
+   */
+  #workerReady(): boolean {
+    if (!this.#worker) this.#startWorker();
+    const control = this.#control();
+    const deadline = performance.now() + WORKER_START_MS;
+    for (;;) {
+      const ready = Atomics.load(control, CONTROL.ready);
+      if (ready === this.#generation) return true;
+      if (
+        Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
+      ) {
+        this.#stopWorker();
+        return false;
+      }
+      Atomics.wait(control, CONTROL.ready, ready, 20);
+    }
+  }
+
+  /** The second half in the Worker, the first here; returns when both are done. */
+  #runBothThreads(B: number, dropping: boolean): void {
+    const plan = this.#plan;
+    if (!this.#workerReady()) {
+      if (this.#threads === 2) {
+        throw new Error(
+          "the WebAssembly trainer's Worker did not start; train with threads: 1 instead",
+        );
+      }
+      // Choosing automatically: one thread it is.
+      this.#threads = 1;
+      runHalf(this.#w, plan, 0, B, dropping);
+      runHalf(this.#w, plan, 1, B, dropping);
+      return;
+    }
+    const control = this.#control();
+    control[CONTROL.rows] = B;
+    control[CONTROL.dropping] = dropping ? 1 : 0;
+    const request = ++this.#request;
+    Atomics.store(control, CONTROL.request, request);
+    Atomics.notify(control, CONTROL.request);
+    runHalf(this.#w, plan, 0, B, dropping);
+    // A short spin first: the halves take about as long, so the wait is usually brief.
+    const deadline = performance.now() + HALF_STEP_MS;
+    for (let spin = 0; Atomics.load(control, CONTROL.done) !== request; spin++) {
+      if (
+        Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
+      ) {
+        this.#stopWorker();
+        throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
+      }
+      if (spin > 1000) Atomics.wait(control, CONTROL.done, Atomics.load(control, CONTROL.done), 20);
+    }
+  }
+
+  #control(): Int32Array {
+    return new Int32Array(this.#memory.buffer, this.#plan.control, 8);
+  }
+
+  #stopWorker(): void {
+    if (!this.#worker) return;
+    const control = this.#control();
+    // Stop, then a new request value so that a waiting Worker wakes and sees the stop.
+    Atomics.store(control, CONTROL.stop, this.#generation);
+    Atomics.store(control, CONTROL.request, ++this.#request);
+    Atomics.notify(control, CONTROL.request);
+    this.#worker.terminate();
+    this.#worker = null;
+  }
+
+  /** A larger workspace: everything is copied back, laid out again and copied in. */
+  #grow(capacity: number): void {
+    this.#stopWorker();
+    // Flush pending copy-backs first: they read the old layout.
+    void this.net.params;
+    void this.optimizer.state();
+    this.#plan = planStep(this.net.sizes, this.#plan.kind, capacity);
+    const needed = Math.ceil(this.#plan.bytes / 65536) - this.#memory.buffer.byteLength / 65536;
+    if (needed > 0) this.#memory.grow(needed);
+    this.push();
   }
 
   #pullParams(): void {
-    const p = this.#f32(this.#params, this.#total);
+    const plan = this.#plan;
+    const p = this.#f32(plan.params, plan.total);
     const host = this.net.params;
-    for (const slot of this.#slots) {
+    for (const slot of plan.slots) {
       const data = host[slot.name]!.data;
       for (let i = 0; i < slot.rows; i++) {
         for (let j = 0; j < slot.cols; j++) {
@@ -432,30 +394,21 @@ export class WasmTrainer {
   }
 
   #pullState(): void {
+    const plan = this.#plan;
     const buffers: Record<string, number[]> = {};
     stateKeys(this.optimizer).forEach((suffix, k) => {
-      const block = this.#f32(this.#state[k]!, this.#total);
-      for (const slot of this.#slots) {
-        buffers[`${slot.name}.${suffix}`] = Array.from(this.#unpad(block, slot).data);
+      const block = this.#f32(plan.state[k]!, plan.total);
+      for (const slot of plan.slots) {
+        buffers[`${slot.name}.${suffix}`] = Array.from(unpad(block, slot).data);
       }
     });
     const state: OptimizerState = { kind: this.optimizer.kind, step: this.#step, buffers };
     this.optimizer.setState(state);
   }
 
-  #unpad(block: Float32Array, slot: Slot): Matrix {
-    const m = new Matrix(slot.rows, slot.cols);
-    for (let i = 0; i < slot.rows; i++) {
-      for (let j = 0; j < slot.cols; j++) {
-        m.data[i * slot.cols + j] = block[slot.offset + i * slot.stride + j]!;
-      }
-    }
-    return m;
-  }
-
   #writeLabels(t: Targets, B: number): void {
     const nOut = this.net.sizes.at(-1)!;
-    const labels = new Int32Array(this.#wasm.memory.buffer, this.#ws.labels, B);
+    const labels = new Int32Array(this.#memory.buffer, this.#plan.labels, B);
     if (t instanceof Matrix) {
       if (t.rows !== B || t.cols !== nOut) {
         throw new RangeError(`Expected ${B}×${nOut} one-hot targets but found ${t.rows}×${t.cols}`);
@@ -464,7 +417,7 @@ export class WasmTrainer {
         let label = -1;
         for (let k = 0; k < nOut; k++) {
           const v = t.data[i * nOut + k]!;
-          if (v === 1 && label < 0) label = k;
+          if (v === 1 && label === -1) label = k;
           else if (v !== 0) label = -2;
         }
         if (label < 0) {
@@ -487,53 +440,20 @@ export class WasmTrainer {
     }
   }
 
-  #slot(name: string): number {
-    return this.#params + this.#slots.find((s) => s.name === name)!.offset * 4;
-  }
-
   #f32(offset: number, length: number): Float32Array {
-    return new Float32Array(this.#wasm.memory.buffer, offset, length);
+    return new Float32Array(this.#memory.buffer, offset, length);
   }
+}
 
-  /** Place the per-batch arrays after the state blocks, growing memory to fit. */
-  #layout(capacity: number): Workspace {
-    let at = this.#state[1] + this.#total * 4;
-    // Each array starts one cache line further from a 4 KiB boundary than the previous one:
-    // arrays whose sizes are multiples of 4 KiB (784 floats × 128 rows is) would otherwise
-    // alias in the store buffer and stall loads on unrelated stores.
-    let line = 0;
-    const take = (floats: number) => {
-      at = Math.ceil(at / 4096) * 4096 + (line++ % 64) * 64;
-      const offset = at;
-      at += pad4(floats) * 4;
-      return offset;
-    };
-    const sizes = this.net.sizes;
-    const layers = this.#strides.slice(1);
-    const inputs = this.#strides.slice(0, -1);
-    const widest = Math.max(...inputs);
-    const ws: Workspace = {
-      capacity,
-      x: take(capacity * sizes[0]!),
-      labels: take(capacity),
-      picked: take(capacity),
-      pos: inputs.map((n) => take(capacity * n)),
-      val: inputs.map((n) => take(capacity * n)),
-      counts: inputs.map(() => take(capacity)),
-      colPos: take(capacity * widest),
-      colVal: take(capacity * widest),
-      starts: take(widest + 1),
-      a: layers.map((n) => take(capacity * n)),
-      h: layers.map((n) => take(capacity * n)),
-      z: layers.map((n) => take(capacity * n)),
-      masks: layers.map((n) => take(capacity * n)),
-      da: layers.map((n) => take(capacity * n)),
-      dz: layers.map((n) => take(capacity * n)),
-    };
-    const needed = at - this.#wasm.memory.buffer.byteLength;
-    if (needed > 0) this.#wasm.memory.grow(Math.ceil(needed / 65536));
-    return ws;
+/** A parameter's values from a padded block, as a float64 matrix. */
+function unpad(block: Float32Array, slot: Slot): Matrix {
+  const m = new Matrix(slot.rows, slot.cols);
+  for (let i = 0; i < slot.rows; i++) {
+    for (let j = 0; j < slot.cols; j++) {
+      m.data[i * slot.cols + j] = block[slot.offset + i * slot.stride + j]!;
+    }
   }
+  return m;
 }
 
 /** The optimizer's state buffers, by key suffix, in the order of the trainer's state blocks. */

@@ -183,7 +183,7 @@ async function runTraining(
     // state stay there between steps and are copied back whenever the host reads them.
     trainer = backend === "wasm" && config.gradient.method === "backprop" &&
         WasmTrainer.supports(net) === null
-      ? new WasmTrainer(net, optimizer, config.training.batchSize)
+      ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize })
       : null;
     options.progress?.start(total);
     const loopStarted = now();

@@ -24,12 +24,10 @@ const dir = join(import.meta.dirname!, "..", "nn", "wasm");
 export async function assemble(wat: string): Promise<Uint8Array> {
   const wabt = await initWabt();
   const path = join(dir, wat);
-  const module = wabt.parseWat(path, await Deno.readTextFile(path), {
-    simd: true,
-    relaxed_simd: true,
-  });
+  const features = { simd: true, relaxed_simd: true, threads: true };
+  const module = wabt.parseWat(path, await Deno.readTextFile(path), features);
   try {
-    module.validate();
+    module.validate(features);
     return module.toBinary({}).buffer;
   } finally {
     module.destroy();

@@ -6,8 +6,11 @@
 ;; of activations and weight rows are padded to a multiple of 4 with zeros (the caller keeps
 ;; the padding at 0), so every loop here runs whole f32x4 vectors and no lane is left over.
 ;; Multiply-adds are f32x4.relaxed_madd: one fused instruction where the CPU has FMA.
+;;
+;; The memory is imported and shared, so that a Worker's instance of this module works on the
+;; same arrays: the trainer splits each batch in two halves, one per thread.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 16384 shared))
 
   ;; exp on four lanes: Cephes' expf. x = k·ln2 + r with |r| ≤ ln2/2 (ln2 split in two so
   ;; k·ln2 is exact), exp(r) from a degree-6 polynomial (about 1 ulp), times 2^k built in the

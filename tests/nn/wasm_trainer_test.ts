@@ -37,7 +37,9 @@ for (const [name, sizes, options] of nets) {
     const x = sparseBatch(9, 30, 2);
     const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
     const expected = reference.gradientAndLoss(x, labels, { train: true });
-    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), 4);
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+      capacity: 4,
+    });
     try {
       const loss = trainer.gradientAndLoss(x, labels, { train: true });
       assert.ok(
@@ -133,7 +135,9 @@ Deno.test("WasmTrainer: parameters and optimizer state read back and pushed in c
 
 Deno.test("WasmTrainer takes one-hot targets, float32 rows and batches larger than its capacity", () => {
   const net = new MultiLayerNet([30, 5, 3], { seed: 1 });
-  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), 2);
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+    capacity: 2,
+  });
   try {
     const x = sparseBatch(7, 30, 3);
     const labels = Int32Array.from([0, 1, 2, 0, 1, 2, 2]);
@@ -197,4 +201,35 @@ Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
   } finally {
     trainer.dispose();
   }
+});
+
+Deno.test("WasmTrainer gives bit-identical results with one thread and with two", () => {
+  const sizes = [30, 10, 7, 4];
+  const options: NetworkOptions = { seed: 6, activation: "relu", dropout: 0.25 };
+  const run = (threads: 1 | 2) => {
+    const net = new MultiLayerNet(sizes, options);
+    const momentum = createOptimizer({ kind: "momentum", learningRate: 0.05 });
+    const trainer = new WasmTrainer(net, momentum, { threads });
+    const losses: number[] = [];
+    try {
+      // Odd, even and single-row batches: the halves are 4+3, 3+3 and 1+0 rows.
+      for (const rows of [7, 6, 1, 7, 6]) {
+        const x = sparseBatch(rows, 30, rows + losses.length);
+        const labels = Array.from({ length: rows }, (_, i) => i % 4);
+        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
+        trainer.update();
+      }
+      assert.equal(trainer.threads, threads);
+    } finally {
+      trainer.dispose();
+    }
+    return { losses, params: net.params };
+  };
+  const one = run(1);
+  const two = run(2);
+  assert.deepEqual(two.losses, one.losses);
+  for (const name of Object.keys(one.params)) {
+    assert.deepEqual(two.params[name]!.data, one.params[name]!.data, name);
+  }
+  assert.ok(one.losses.every(Number.isFinite));
 });

@@ -1,0 +1,364 @@
+/**
+ * The shared part of the resident WebAssembly trainer: the memory layout of one network
+ * (a {@linkcode StepPlan}, plain data that a Worker can be sent) and the forward and backward
+ * pass over one half of a batch ({@linkcode runHalf}), which the trainer's thread and its
+ * Worker run on the same shared memory.
+ *
+ * Every batch is split in two halves, and the gradient is always the sum of the two halves'
+ * gradients in the same order, whether one thread computes both or two threads compute one
+ * each: the result does not depend on the number of threads.
+ * @module
+ */
+import { TRAIN_STEP_WASM } from "./wasm/train_step_binary.ts";
+
+/** The exports of nn/wasm/train_step.wat (pointers are byte offsets). */
+export interface StepExports {
+  gather_rows(x: number, rows: number, nIn: number, pos: number, val: number, counts: number): void;
+  dense_forward(
+    pos: number,
+    val: number,
+    counts: number,
+    rows: number,
+    nIn: number,
+    w: number,
+    n: number,
+    bias: number,
+    out: number,
+  ): void;
+  weight_grad(
+    pos: number,
+    val: number,
+    counts: number,
+    rows: number,
+    nIn: number,
+    da: number,
+    n: number,
+    dW: number,
+    colPos: number,
+    colVal: number,
+    starts: number,
+  ): void;
+  input_grad(da: number, rows: number, n: number, w: number, nIn: number, dz: number): void;
+  activate(kind: number, a: number, h: number, count: number): void;
+  activate_backward(
+    kind: number,
+    a: number,
+    h: number,
+    dz: number,
+    da: number,
+    count: number,
+  ): void;
+  multiply(a: number, b: number, out: number, count: number): void;
+  clear_columns(z: number, rows: number, from: number, stride: number): void;
+  softmax_cross_entropy(
+    a: number,
+    rows: number,
+    n: number,
+    stride: number,
+    labels: number,
+    picked: number,
+    da: number,
+    scale: number,
+  ): void;
+  sum_rows(a: number, rows: number, n: number, out: number): void;
+  axpy(y: number, x: number, count: number, alpha: number): void;
+  sum_squares(x: number, count: number): number;
+  scale(x: number, count: number, factor: number): void;
+  non_finite(x: number, count: number): number;
+  sgd(p: number, g: number, count: number, lr: number): void;
+  momentum(p: number, g: number, v: number, count: number, lr: number, mu: number): void;
+  adagrad(p: number, g: number, h: number, count: number, lr: number): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    count: number,
+    lrT: number,
+    beta1: number,
+    beta2: number,
+  ): void;
+}
+
+/** The hidden activations as the module numbers them. */
+export const ACTIVATION_KIND = { sigmoid: 0, relu: 1, tanh: 2, step: 3 } as const;
+
+/**
+ * The Int32 control words, indices into the plan's control area. Every Worker the trainer
+ * starts has a generation number; the words that name one (ready, failed, stop) hold it, so a
+ * stopped Worker that is still waking up can never take a request meant for its successor.
+ */
+export const CONTROL = {
+  /** The trainer's request counter: only ever increases. */
+  request: 0,
+  rows: 1,
+  dropping: 2,
+  /** The last request the worker finished. */
+  done: 3,
+  /** The generation of a worker that could not start, or whose half failed. */
+  failed: 4,
+  /** The generation of the worker that is ready. */
+  ready: 5,
+  /** Workers of this generation and older stop. */
+  stop: 6,
+} as const;
+
+/** What the trainer sends a new Worker. */
+export interface WorkerStart {
+  memory: WebAssembly.Memory;
+  plan: StepPlan;
+  generation: number;
+  /** The request counter when it starts: it serves the requests after it. */
+  seen: number;
+}
+
+/** Pages of 64 KiB the shared memory may grow to (1 GiB). */
+export const MAX_PAGES = 16384;
+
+let compiled: WebAssembly.Module | null = null;
+
+/** The compiled module (compiled once per thread). */
+export function stepModule(): WebAssembly.Module {
+  if (!compiled) {
+    const binary = atob(TRAIN_STEP_WASM);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    compiled = new WebAssembly.Module(bytes);
+  }
+  return compiled;
+}
+
+/** An instance of the module on the given shared memory. */
+export function instantiate(memory: WebAssembly.Memory): StepExports {
+  return new WebAssembly.Instance(stepModule(), { env: { memory } })
+    .exports as unknown as StepExports;
+}
+
+/** One parameter's place: host shape, padded shape, float offset inside a parameter block. */
+export interface Slot {
+  name: string;
+  rows: number;
+  cols: number;
+  paddedRows: number;
+  stride: number;
+  offset: number;
+  isWeight: boolean;
+}
+
+/** The per-half arrays: its gradient block and its workspace (byte offsets). */
+export interface Half {
+  grads: number;
+  /** Each layer's input, gathered: non-zero positions and values per row, and their count. */
+  pos: number[];
+  val: number[];
+  counts: number[];
+  /** The same by column, for the weight gradient. */
+  colPos: number;
+  colVal: number;
+  starts: number;
+  a: number[];
+  h: number[];
+  z: number[];
+  da: number[];
+  dz: number[];
+}
+
+/** Where everything lives for one network and batch capacity. */
+export interface StepPlan {
+  sizes: number[];
+  /** Row widths: the input as is, every layer padded to a multiple of 4. */
+  strides: number[];
+  kind: number;
+  slots: Slot[];
+  /** Floats in a parameter (or gradient, or state) block. */
+  total: number;
+  params: number;
+  state: [number, number];
+  capacity: number;
+  /** Whole-batch arrays. */
+  x: number;
+  labels: number;
+  picked: number;
+  masks: number[];
+  halves: [Half, Half];
+  /** Int32 words for the two threads to signal each other. */
+  control: number;
+  /** Bytes the layout needs. */
+  bytes: number;
+}
+
+const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/** Rows of the batch that half `half` of B rows takes: [from, to). */
+export function halfRows(half: 0 | 1, B: number): [number, number] {
+  const middle = Math.ceil(B / 2);
+  return half === 0 ? [0, middle] : [middle, B];
+}
+
+/** The layout of a network with these sizes and activation for batches of up to `capacity`. */
+export function planStep(sizes: readonly number[], kind: number, capacity: number): StepPlan {
+  const L = sizes.length - 1;
+  const strides = sizes.map((n, l) => (l === 0 ? n : pad4(n)));
+  const slots: Slot[] = [];
+  let total = 0;
+  for (let l = 1; l <= L; l++) {
+    const stride = strides[l]!;
+    const paddedRows = strides[l - 1]!;
+    slots.push({
+      name: `W${l}`,
+      rows: sizes[l - 1]!,
+      cols: sizes[l]!,
+      paddedRows,
+      stride,
+      offset: total,
+      isWeight: true,
+    });
+    total += paddedRows * stride;
+    slots.push({
+      name: `b${l}`,
+      rows: 1,
+      cols: sizes[l]!,
+      paddedRows: 1,
+      stride,
+      offset: total,
+      isWeight: false,
+    });
+    total += stride;
+  }
+  // Each array starts one cache line further from a 4 KiB boundary than the previous one:
+  // arrays whose sizes are multiples of 4 KiB (784 floats × 128 rows is) would otherwise
+  // alias in the store buffer and stall loads on unrelated stores. The first 4 KiB stay
+  // unused so that pointer 0 can mean "none" (no bias to start from).
+  let at = 4096;
+  let line = 0;
+  const take = (floats: number) => {
+    at = Math.ceil(at / 4096) * 4096 + (line++ % 64) * 64;
+    const offset = at;
+    at += pad4(floats) * 4;
+    return offset;
+  };
+  const control = take(16);
+  const params = take(total);
+  const state: [number, number] = [take(total), take(total)];
+  const layers = strides.slice(1);
+  const inputs = strides.slice(0, -1);
+  const widest = Math.max(...inputs);
+  const x = take(capacity * sizes[0]!);
+  const labels = take(capacity);
+  const picked = take(capacity);
+  const masks = layers.map((n) => take(capacity * n));
+  const rows = Math.ceil(capacity / 2);
+  const half = (): Half => ({
+    grads: take(total),
+    pos: inputs.map((n) => take(rows * n)),
+    val: inputs.map((n) => take(rows * n)),
+    counts: inputs.map(() => take(rows)),
+    colPos: take(rows * widest),
+    colVal: take(rows * widest),
+    starts: take(widest + 1),
+    a: layers.map((n) => take(rows * n)),
+    h: layers.map((n) => take(rows * n)),
+    z: layers.map((n) => take(rows * n)),
+    da: layers.map((n) => take(rows * n)),
+    dz: layers.map((n) => take(rows * n)),
+  });
+  const halves: [Half, Half] = [half(), half()];
+  return {
+    sizes: [...sizes],
+    strides,
+    kind,
+    slots,
+    total,
+    params,
+    state,
+    capacity,
+    x,
+    labels,
+    picked,
+    masks,
+    halves,
+    control,
+    bytes: at,
+  };
+}
+
+/** The byte offset of parameter `name` in the block at `block`. */
+export function slotAt(plan: StepPlan, block: number, name: string): number {
+  return block + plan.slots.find((s) => s.name === name)!.offset * 4;
+}
+
+/**
+ * Forward and backward pass over half `half` of a batch of B rows (whose inputs, labels and
+ * dropout masks are in place), leaving that half's gradient in its block. The softmax scale
+ * is 1/B, so the two halves' gradients add up to the batch's.
+ */
+export function runHalf(
+  w: StepExports,
+  plan: StepPlan,
+  half: 0 | 1,
+  B: number,
+  dropping: boolean,
+): void {
+  const [from, to] = halfRows(half, B);
+  const rows = to - from;
+  if (rows === 0) return;
+  const ws = plan.halves[half];
+  const { sizes, strides, kind } = plan;
+  const L = sizes.length - 1;
+  let input = plan.x + from * sizes[0]! * 4;
+  let nIn = sizes[0]!;
+  for (let l = 1; l <= L; l++) {
+    const stride = strides[l]!;
+    const W = slotAt(plan, plan.params, `W${l}`);
+    const b = slotAt(plan, plan.params, `b${l}`);
+    const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
+    w.gather_rows(input, rows, nIn, pos, val, counts);
+    w.dense_forward(pos, val, counts, rows, nIn, W, stride, b, ws.a[l - 1]!);
+    if (l === L) break;
+    w.activate(kind, ws.a[l - 1]!, ws.h[l - 1]!, rows * stride);
+    // sigmoid(0) = 0.5 would leak into the padding; the other activations keep it 0.
+    if (kind === ACTIVATION_KIND.sigmoid && stride !== sizes[l]) {
+      w.clear_columns(ws.h[l - 1]!, rows, sizes[l]!, stride);
+    }
+    if (dropping) {
+      w.multiply(ws.h[l - 1]!, plan.masks[l - 1]! + from * stride * 4, ws.z[l - 1]!, rows * stride);
+      input = ws.z[l - 1]!;
+    } else input = ws.h[l - 1]!;
+    nIn = stride;
+  }
+  w.softmax_cross_entropy(
+    ws.a[L - 1]!,
+    rows,
+    sizes[L]!,
+    strides[L]!,
+    plan.labels + from * 4,
+    plan.picked + from * 4,
+    ws.da[L - 1]!,
+    1 / B,
+  );
+  for (let l = L; l >= 1; l--) {
+    const stride = strides[l]!;
+    const width = strides[l - 1]!;
+    const W = slotAt(plan, plan.params, `W${l}`);
+    w.weight_grad(
+      ws.pos[l - 1]!,
+      ws.val[l - 1]!,
+      ws.counts[l - 1]!,
+      rows,
+      width,
+      ws.da[l - 1]!,
+      stride,
+      slotAt(plan, ws.grads, `W${l}`),
+      ws.colPos,
+      ws.colVal,
+      ws.starts,
+    );
+    w.sum_rows(ws.da[l - 1]!, rows, stride, slotAt(plan, ws.grads, `b${l}`));
+    if (l > 1) {
+      const dz = ws.dz[l - 2]!;
+      w.input_grad(ws.da[l - 1]!, rows, stride, W, width, dz);
+      if (dropping) w.multiply(dz, plan.masks[l - 2]! + from * width * 4, dz, rows * width);
+      w.activate_backward(kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, rows * width);
+    }
+  }
+}
