@@ -156,7 +156,7 @@ export const ConfigSchema = z.strictObject({
     "Drives weight init, splits, sampling and dropout.",
   ),
   backend: z.enum(["wasm", "js"]).optional().describe(
-    "The kernels: wasm (WebAssembly SIMD, float32 products) or js (float64). Default: wasm where available. The numerical gradient always computes in float64.",
+    "wasm: backprop trains in WebAssembly SIMD memory (float32, the whole step including the optimizer, one or two threads, softmax with cross-entropy; other outputs use float32 products); js: plain TypeScript, float64. Default: wasm where available. The numerical gradient always computes in float64.",
   ),
   data: z.strictObject({
     source: Source.default({ kind: "mnist-digits", trainSize: 8000, testSize: 2000 }),

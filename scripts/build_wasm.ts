@@ -27,7 +27,8 @@ export async function assemble(wat: string): Promise<Uint8Array> {
   const features = { simd: true, relaxed_simd: true, threads: true };
   const module = wabt.parseWat(path, await Deno.readTextFile(path), features);
   try {
-    module.validate(features);
+    // The bindings take the features here too (their type declarations omit the parameter).
+    (module as unknown as { validate(options: typeof features): void }).validate(features);
     return module.toBinary({}).buffer;
   } finally {
     module.destroy();
