@@ -35,7 +35,6 @@ import {
   planStep,
   runHalf,
   type Slot,
-  slotAt,
   type StepExports,
   type StepPlan,
   type WorkerStart,
