@@ -52,6 +52,7 @@ export {
 export { Random, type RandomState } from "./nn/random.ts";
 export {
   countCorrect,
+  type Float32Rows,
   type LossName,
   MultiLayerNet,
   type NetworkOptions,

@@ -44,6 +44,13 @@ export interface NetworkOptions {
 /** Parameters or gradients by name: W1, b1, W2, b2, … (biases are 1×n matrices). */
 export type Params = Record<string, Matrix>;
 
+/** Samples as float32 rows, as datasets store them. */
+export interface Float32Rows {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
 /** Targets of a batch: one-hot rows (a matrix) or one class index per sample. */
 export type Targets = Matrix | ArrayLike<number>;
 
@@ -90,6 +97,7 @@ export class MultiLayerNet {
   readonly seed: number;
   #params: Params;
   #pull: (() => void) | null = null;
+  #predictor: ((x: Matrix | Float32Rows) => Matrix) | null = null;
   #rng: Random;
   #workspace: Workspace | null = null;
 
@@ -152,6 +160,14 @@ export class MultiLayerNet {
   }
 
   /**
+   * Inference (predict without dropout) is done by `predictor` until this is called with null:
+   * the WebAssembly trainer answers from the parameters it holds.
+   */
+  setPredictor(predictor: ((x: Matrix | Float32Rows) => Matrix) | null): void {
+    this.#predictor = predictor;
+  }
+
+  /**
    * Draw dropout multipliers (0, or 1/(1 - p) for a kept unit) for rows×n hidden units into
    * `out`, row i at i·stride: the same draws, in the same order, as a training pass makes.
    */
@@ -181,6 +197,7 @@ export class MultiLayerNet {
 
   /** The network's output for a batch x (one sample per row). */
   predict(x: Matrix, options: PassOptions = {}): Matrix {
+    if (this.#predictor && options.train !== true) return this.#predictor(x);
     const nOut = this.sizes.at(-1)!;
     const out = new Matrix(x.rows, nOut);
     // Large inputs (a whole test set) go through in chunks so the workspace stays small.
@@ -193,6 +210,24 @@ export class MultiLayerNet {
       );
       const ws = this.#forward(chunk, options.train === true);
       out.data.set(ws.z[this.layerCount - 1]!.subarray(0, rows * nOut), start * nOut);
+    }
+    return out;
+  }
+
+  /**
+   * predict() for float32 rows (a dataset's own storage), widened to float64 a chunk at a
+   * time, so a whole split never needs a float64 copy.
+   */
+  predictRows(x: Float32Rows): Matrix {
+    if (this.#predictor) return this.#predictor(x);
+    const nOut = this.sizes.at(-1)!;
+    const out = new Matrix(x.rows, nOut);
+    const chunk = new Float64Array(Math.min(PREDICT_CHUNK, x.rows) * x.cols);
+    for (let start = 0; start < x.rows; start += PREDICT_CHUNK) {
+      const rows = Math.min(PREDICT_CHUNK, x.rows - start);
+      const values = chunk.subarray(0, rows * x.cols);
+      values.set(x.data.subarray(start * x.cols, (start + rows) * x.cols));
+      out.data.set(this.predict(new Matrix(rows, x.cols, values)).data, start * nOut);
     }
     return out;
   }

@@ -101,6 +101,8 @@ export const CONTROL = {
   ready: 5,
   /** Workers of this generation and older stop. */
   stop: 6,
+  /** What a request asks for: 0 a training half, 1 the forward pass only. */
+  mode: 7,
 } as const;
 
 /** What the trainer sends a new Worker. */
@@ -288,11 +290,10 @@ export function slotAt(plan: StepPlan, block: number, name: string): number {
 }
 
 /**
- * Forward and backward pass over half `half` of a batch of B rows (whose inputs, labels and
- * dropout masks are in place), leaving that half's gradient in its block. The softmax scale
- * is 1/B, so the two halves' gradients add up to the batch's.
+ * The forward pass over half `half` of a batch of B rows, up to the output layer's
+ * pre-activations (in the half's `a[L - 1]`, rows padded to the output stride).
  */
-export function runHalf(
+export function forward(
   w: StepExports,
   plan: StepPlan,
   half: 0 | 1,
@@ -326,6 +327,27 @@ export function runHalf(
     } else input = ws.h[l - 1]!;
     nIn = stride;
   }
+}
+
+/**
+ * Forward and backward pass over half `half` of a batch of B rows (whose inputs, labels and
+ * dropout masks are in place), leaving that half's gradient in its block. The softmax scale
+ * is 1/B, so the two halves' gradients add up to the batch's.
+ */
+export function runHalf(
+  w: StepExports,
+  plan: StepPlan,
+  half: 0 | 1,
+  B: number,
+  dropping: boolean,
+): void {
+  const [from, to] = halfRows(half, B);
+  const rows = to - from;
+  if (rows === 0) return;
+  const ws = plan.halves[half];
+  const { sizes, strides, kind } = plan;
+  const L = sizes.length - 1;
+  forward(w, plan, half, B, dropping);
   w.softmax_cross_entropy(
     ws.a[L - 1]!,
     rows,

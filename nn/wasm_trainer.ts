@@ -24,11 +24,12 @@
  * @module
  */
 import { Matrix } from "./matrix.ts";
-import type { MultiLayerNet, Params, Targets } from "./network.ts";
+import type { Float32Rows, MultiLayerNet, Params, Targets } from "./network.ts";
 import { AdaGrad, Adam, Momentum, type Optimizer, type OptimizerState } from "./optimizers.ts";
 import {
   ACTIVATION_KIND,
   CONTROL,
+  forward,
   halfRows,
   instantiate,
   MAX_PAGES,
@@ -107,6 +108,7 @@ export class WasmTrainer {
     });
     this.#w = instantiate(this.#memory);
     this.push();
+    net.setPredictor((x) => this.predict(x));
     // Started now, so that it has loaded by the time the first two-thread step wants it.
     if (this.#threads === 2) this.#startWorker();
   }
@@ -155,7 +157,7 @@ export class WasmTrainer {
    * Rows of x may be float64 (a Matrix) or float32.
    */
   gradientAndLoss(
-    x: Matrix | { rows: number; cols: number; data: Float32Array },
+    x: Matrix | Float32Rows,
     t: Targets,
     options: { train?: boolean } = {},
   ): number {
@@ -211,6 +213,54 @@ export class WasmTrainer {
     return loss;
   }
 
+  /**
+   * The network's output for x (inference: no dropout) from the parameters held here, in
+   * batches of the trainer's capacity split over its threads; softmax in float64. While the
+   * trainer is alive, `net.predict` answers through this.
+   */
+  predict(x: Matrix | Float32Rows): Matrix {
+    const sizes = this.net.sizes;
+    if (x.cols !== sizes[0]) {
+      throw new RangeError(`Expected inputs with ${sizes[0]} features but found ${x.cols}`);
+    }
+    const plan = this.#plan;
+    const L = sizes.length - 1;
+    const nOut = sizes[L]!;
+    const stride = plan.strides[L]!;
+    const out = new Matrix(x.rows, nOut);
+    const threads = this.#threads === 2 && this.#workerReady() ? 2 : 1;
+    for (let start = 0; start < x.rows; start += plan.capacity) {
+      const B = Math.min(plan.capacity, x.rows - start);
+      this.#f32(plan.x, B * sizes[0]!).set(
+        x.data.subarray(start * sizes[0]!, (start + B) * sizes[0]!),
+      );
+      if (threads === 2) this.#runBothThreads(B, false, 1);
+      else {
+        forward(this.#w, plan, 0, B, false);
+        forward(this.#w, plan, 1, B, false);
+      }
+      for (const half of [0, 1] as const) {
+        const [from, to] = halfRows(half, B);
+        const logits = this.#f32(plan.halves[half].a[L - 1]!, (to - from) * stride);
+        for (let i = from; i < to; i++) {
+          // Softmax with the maximum subtracted first, so exp cannot overflow.
+          const o = (i - from) * stride;
+          let max = -Infinity;
+          for (let k = 0; k < nOut; k++) max = Math.max(max, logits[o + k]!);
+          let sum = 0;
+          const row = (start + i) * nOut;
+          for (let k = 0; k < nOut; k++) {
+            const e = Math.exp(logits[o + k]! - max);
+            out.data[row + k] = e;
+            sum += e;
+          }
+          for (let k = 0; k < nOut; k++) out.data[row + k]! /= sum;
+        }
+      }
+    }
+    return out;
+  }
+
   /** The last gradient as float64 matrices shaped like the parameters (copies). */
   gradients(): Params {
     const plan = this.#plan;
@@ -257,8 +307,12 @@ export class WasmTrainer {
     return undefined;
   }
 
-  /** Stop the Worker, if there is one. The trainer still works, in this thread. */
+  /**
+   * Stop the Worker, if there is one, and hand inference back to the network. The trainer
+   * still works, in this thread.
+   */
   dispose(): void {
+    this.net.setPredictor(null);
     this.#stopWorker();
     if (this.#threads !== 1) this.#threads = 1;
   }
@@ -317,7 +371,7 @@ export class WasmTrainer {
   }
 
   /** The second half in the Worker, the first here; returns when both are done. */
-  #runBothThreads(B: number, dropping: boolean): void {
+  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1 = 0): void {
     const plan = this.#plan;
     if (!this.#workerReady()) {
       if (this.#threads === 2) {
@@ -327,17 +381,21 @@ export class WasmTrainer {
       }
       // Choosing automatically: one thread it is.
       this.#threads = 1;
-      runHalf(this.#w, plan, 0, B, dropping);
-      runHalf(this.#w, plan, 1, B, dropping);
+      for (const half of [0, 1] as const) {
+        if (mode === 1) forward(this.#w, plan, half, B, false);
+        else runHalf(this.#w, plan, half, B, dropping);
+      }
       return;
     }
     const control = this.#control();
     control[CONTROL.rows] = B;
     control[CONTROL.dropping] = dropping ? 1 : 0;
+    control[CONTROL.mode] = mode;
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
-    runHalf(this.#w, plan, 0, B, dropping);
+    if (mode === 1) forward(this.#w, plan, 0, B, false);
+    else runHalf(this.#w, plan, 0, B, dropping);
     // A short spin first: the halves take about as long, so the wait is usually brief.
     const deadline = performance.now() + HALF_STEP_MS;
     for (let spin = 0; Atomics.load(control, CONTROL.done) !== request; spin++) {

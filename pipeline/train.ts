@@ -302,6 +302,9 @@ async function runTraining(
     }
     const trainSeconds = elapsedBefore + (now() - loopStarted);
     options.progress?.done();
+    // From here on the network answers for itself: the final evaluation, the model file and
+    // the report take the same path as `deno task evaluate` and `deno task predict` do.
+    trainer?.dispose();
 
     const finalStep = last as EvaluatedStep | null;
     const iterationsDone = finalStep ? finalStep.iteration + 1 : start;

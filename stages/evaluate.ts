@@ -108,18 +108,7 @@ function evaluationFrom(
 
 /** The network's outputs for a whole split (widened to float64 a chunk at a time). */
 export function predictAll(net: MultiLayerNet, ds: Dataset): Matrix {
-  const out = new Matrix(ds.count, net.sizes.at(-1)!);
-  const chunk = 1000;
-  for (let start = 0; start < ds.count; start += chunk) {
-    const end = Math.min(start + chunk, ds.count);
-    const x = new Matrix(
-      end - start,
-      ds.features,
-      Float64Array.from(ds.x.subarray(start * ds.features, end * ds.features)),
-    );
-    out.data.set(net.predict(x).data, start * out.cols);
-  }
-  return out;
+  return net.predictRows({ rows: ds.count, cols: ds.features, data: ds.x });
 }
 
 function accuracyOf(net: MultiLayerNet, ds: Dataset): number {

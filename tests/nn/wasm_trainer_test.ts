@@ -233,3 +233,28 @@ Deno.test("WasmTrainer gives bit-identical results with one thread and with two"
   }
   assert.ok(one.losses.every(Number.isFinite));
 });
+
+Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 precision", () => {
+  for (const threads of [1, 2] as const) {
+    const net = new MultiLayerNet([30, 9, 6, 3], { seed: 8, activation: "relu", dropout: 0.5 });
+    const x = sparseBatch(300, 30, 9, 0.3);
+    const expected = net.predict(x);
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+      threads,
+      capacity: 64,
+    });
+    try {
+      const viaNet = net.predict(x);
+      assert.equal(viaNet.rows, 300);
+      let worst = 0;
+      expected.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - viaNet.data[i]!))));
+      assert.ok(worst < 1e-6, `${threads} thread(s): max |difference| ${worst}`);
+      assert.deepEqual(trainer.predict(x).data, viaNet.data);
+      // Training mode (dropout) is not inference: the network computes it itself.
+      assert.notDeepEqual(net.predict(x, { train: true }).data, viaNet.data);
+    } finally {
+      trainer.dispose();
+    }
+    assert.deepEqual(net.predict(x).data, expected.data, "dispose() hands inference back");
+  }
+});
