@@ -121,10 +121,13 @@ if (py) {
     "float32",
   ]);
   meta.numpy = version?.numpy;
-  meta.blas = version?.blas;
+  // The probe ran with one BLAS thread; the rows say how many each run had.
+  meta.blas = String(version?.blas ?? "unknown").replace(/ \(OPENBLAS_NUM_THREADS=[^)]*\)$/, "");
   if (torch) {
     const r = await python(py, ["torch", xFile, tFile, "100", "784-10", "sigmoid", "1"]);
-    meta.torch = r ? `${r.torch} (BLAS: ${r.torchBlas})` : "installed but failed";
+    meta.torch = r
+      ? `${r.torch} (BLAS: ${String(r.torchBlas).replace(/ \(OPENBLAS_NUM_THREADS=[^)]*\)$/, "")})`
+      : "installed but failed";
   }
 }
 meta.python = py ?? "not found (apt-get install python3-numpy libopenblas0-pthread)";
