@@ -284,6 +284,12 @@ export function planStep(sizes: readonly number[], kind: number, capacity: numbe
   };
 }
 
+/** Half `half` of a batch of B rows: its first row, row count, workspace, and layer count. */
+function halfOf(plan: StepPlan, half: 0 | 1, B: number) {
+  const [from, to] = halfRows(half, B);
+  return { from, rows: to - from, ws: plan.halves[half], L: plan.sizes.length - 1 };
+}
+
 /** The byte offset of parameter `name` in the block at `block`. */
 export function slotAt(plan: StepPlan, block: number, name: string): number {
   return block + plan.slots.find((s) => s.name === name)!.offset * 4;
@@ -300,12 +306,9 @@ export function forward(
   B: number,
   dropping: boolean,
 ): void {
-  const [from, to] = halfRows(half, B);
-  const rows = to - from;
+  const { from, rows, ws, L } = halfOf(plan, half, B);
   if (rows === 0) return;
-  const ws = plan.halves[half];
   const { sizes, strides, kind } = plan;
-  const L = sizes.length - 1;
   let input = plan.x + from * sizes[0]! * 4;
   let nIn = sizes[0]!;
   for (let l = 1; l <= L; l++) {
@@ -341,12 +344,9 @@ export function runHalf(
   B: number,
   dropping: boolean,
 ): void {
-  const [from, to] = halfRows(half, B);
-  const rows = to - from;
+  const { from, rows, ws, L } = halfOf(plan, half, B);
   if (rows === 0) return;
-  const ws = plan.halves[half];
   const { sizes, strides, kind } = plan;
-  const L = sizes.length - 1;
   forward(w, plan, half, B, dropping);
   w.softmax_cross_entropy(
     ws.a[L - 1]!,
