@@ -119,15 +119,36 @@ export const MAX_PAGES = 16384;
 
 let compiled: WebAssembly.Module | null = null;
 
+function stepBytes(): Uint8Array<ArrayBuffer> {
+  const binary = atob(TRAIN_STEP_WASM);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 /** The compiled module (compiled once per thread). */
 export function stepModule(): WebAssembly.Module {
-  if (!compiled) {
-    const binary = atob(TRAIN_STEP_WASM);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
-  }
+  compiled ??= new WebAssembly.Module(stepBytes());
   return compiled;
+}
+
+let available: boolean | null = null;
+
+/**
+ * Whether this runtime runs the training-step module: SIMD with its relaxed instructions, and
+ * shared memory.
+ */
+export function stepModuleAvailable(): boolean {
+  if (available === null) {
+    try {
+      available = WebAssembly.validate(stepBytes()) &&
+        new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof
+          SharedArrayBuffer;
+    } catch {
+      available = false;
+    }
+  }
+  return available;
 }
 
 /** An instance of the module on the given shared memory. */

@@ -37,6 +37,7 @@ import {
   runHalf,
   type Slot,
   type StepExports,
+  stepModuleAvailable,
   type StepPlan,
   type WorkerStart,
 } from "./wasm_step.ts";
@@ -87,6 +88,9 @@ export class WasmTrainer {
 
   /** Why this network cannot be trained here, or null when it can. */
   static supports(net: MultiLayerNet): string | null {
+    if (!stepModuleAvailable()) {
+      return "this runtime lacks WebAssembly relaxed SIMD or shared memory";
+    }
     if (net.output !== "softmax" || net.lossName !== "cross-entropy") {
       return `the WebAssembly trainer handles softmax with cross-entropy, not ${net.output} with ${net.lossName}`;
     }
