@@ -85,6 +85,8 @@ export class WasmTrainer {
   #generation = 0;
   #timings: { 1: number[]; 2: number[] } = { 1: [], 2: [] };
   #stepsTaken = 0;
+  #dualSteps = 0;
+  #workerStarted = 0;
 
   /** Why this network cannot be trained here, or null when it can. */
   static supports(net: MultiLayerNet): string | null {
@@ -323,15 +325,28 @@ export class WasmTrainer {
 
   #threadsForStep(): 1 | 2 {
     if (this.#threads !== "auto") return this.#threads;
-    // One warm-up step and AUTO_STEPS timed ones with one thread, then the same with two.
-    return this.#stepsTaken <= AUTO_STEPS ? 1 : 2;
+    // One warm-up step and AUTO_STEPS timed ones with one thread; then, once the Worker has
+    // loaded (steps go on with one thread meanwhile, never waiting for it), the same with two.
+    if (this.#timings[1].length < AUTO_STEPS) return 1;
+    const control = this.#control();
+    if (Atomics.load(control, CONTROL.ready) === this.#generation) return 2;
+    const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
+    if (failed || performance.now() - this.#workerStarted > WORKER_START_MS) {
+      this.#stopWorker();
+      this.#threads = 1;
+    }
+    return 1;
   }
 
   #record(threads: 1 | 2, ms: number): void {
     this.#stepsTaken++;
     if (this.#threads !== "auto") return;
-    const warmUp = threads === 1 ? 1 : AUTO_STEPS + 2;
-    if (this.#stepsTaken > warmUp) this.#timings[threads].push(ms);
+    if (threads === 1) {
+      if (this.#stepsTaken > 1 && this.#timings[1].length < AUTO_STEPS) this.#timings[1].push(ms);
+      return;
+    }
+    // The first two-thread step warms the Worker up.
+    if (++this.#dualSteps > 1) this.#timings[2].push(ms);
     if (this.#timings[2].length === AUTO_STEPS) {
       const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
       this.#threads = median(this.#timings[2]) < median(this.#timings[1]) ? 2 : 1;
@@ -341,6 +356,7 @@ export class WasmTrainer {
 
   #startWorker(): void {
     this.#generation++;
+    this.#workerStarted = performance.now();
     this.#worker = new Worker(new URL("./wasm_trainer_worker.ts", import.meta.url).href, {
       type: "module",
     });

@@ -61,10 +61,18 @@ export function gradient(
   if (options.method === "backprop" && trainer) {
     // Forward and backward in WebAssembly memory; the gradient is only copied out if read.
     return map((batch) => {
-      const loss = trainer.gradientAndLoss(batch.x, batch.t, { train: true });
+      const loss = trainer.gradientAndLoss(batch.rows ?? batch.x, batch.t, { train: true });
       let grads: Params | null = null;
+      // Not a spread of the batch: that would read (and so make) its float64 rows.
       const result: GradientResult = {
-        ...batch,
+        iteration: batch.iteration,
+        epoch: batch.epoch,
+        get x() {
+          return batch.x;
+        },
+        ...(batch.rows ? { rows: batch.rows } : {}),
+        t: batch.t,
+        labels: batch.labels,
         loss,
         trainer,
         get grads() {

@@ -3,15 +3,22 @@
  * @module
  */
 import { map, type OperatorFunction } from "rxjs";
-import { type Dataset, oneHot, takeBatch } from "../data/dataset.ts";
+import { type Dataset, oneHot } from "../data/dataset.ts";
 import type { BatchSampler } from "../data/sampler.ts";
-import type { Matrix } from "../nn/matrix.ts";
+import { Matrix } from "../nn/matrix.ts";
+import type { Float32Rows } from "../nn/network.ts";
 
 /** One mini-batch. `t` is one-hot rows or the labels themselves, as the config asks. */
 export interface Batch {
   iteration: number;
   epoch: number;
+  /** The samples as float64 rows. */
   x: Matrix;
+  /**
+   * The same samples as the dataset stores them (float32), when the batch came from one: the
+   * WebAssembly trainer reads these, and `x` is then only made when something reads it.
+   */
+  rows?: Float32Rows;
   t: Matrix | Int32Array;
   labels: Int32Array;
 }
@@ -40,12 +47,25 @@ export function sampleBatch(
   options: { oneHot?: boolean } = {},
 ): OperatorFunction<number, Batch> {
   const perEpoch = sampler.iterationsPerEpoch;
+  const features = train.features;
   return map((iteration) => {
-    const { x, labels } = takeBatch(train, sampler.next());
+    const indices = sampler.next();
+    const data = new Float32Array(indices.length * features);
+    const labels = new Int32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const row = indices[i]!;
+      data.set(train.x.subarray(row * features, (row + 1) * features), i * features);
+      labels[i] = train.labels[row]!;
+    }
+    const rows: Float32Rows = { rows: indices.length, cols: features, data };
+    let x: Matrix | null = null;
     return {
       iteration,
       epoch: Math.floor(iteration / perEpoch),
-      x,
+      get x() {
+        return x ??= new Matrix(rows.rows, features, Float64Array.from(data));
+      },
+      rows,
       t: options.oneHot === false ? labels : oneHot(labels, train.classes),
       labels,
     };

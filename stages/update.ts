@@ -67,7 +67,7 @@ export function update(
       epoch: g.epoch,
       loss: g.loss,
       learningRate: optimizer.learningRate,
-      batchSize: g.x.rows,
+      batchSize: g.rows?.rows ?? g.x.rows,
       ...(g.check ? { check: g.check } : {}),
     };
   });

@@ -79,6 +79,25 @@ Deno.test("sampleBatch() numbers epochs and gives one-hot or label targets", asy
   assert.deepEqual(Array.from(labelled.t), Array.from(first.labels));
 });
 
+Deno.test("sampleBatch() gives the dataset's float32 rows, and float64 x equal to them", async () => {
+  const batch = await lastValueFrom(
+    of(0).pipe(sampleBatch(train, new BatchSampler(10, 4, "shuffle", 5)), take(1)),
+  );
+  assert.ok(batch.rows);
+  const rows = batch.rows;
+  assert.equal(rows.rows, 4);
+  assert.equal(rows.cols, 3);
+  assert.ok(rows.data instanceof Float32Array);
+  assert.deepEqual(Array.from(batch.x.data), Array.from(rows.data));
+  assert.equal(batch.x, batch.x, "x is made once");
+  // The rows and labels the sampler chose (the same seed draws the same indices).
+  const indices = new BatchSampler(10, 4, "shuffle", 5).next();
+  indices.forEach((r, i) => {
+    assert.deepEqual(rows.data.subarray(i * 3, i * 3 + 3), train.x.subarray(r * 3, r * 3 + 3));
+    assert.equal(batch.labels[i], train.labels[r]);
+  });
+});
+
 Deno.test("BatchSampler.setState() continues with the same batches", () => {
   const a = new BatchSampler(50, 7, "shuffle", 9);
   for (let i = 0; i < 5; i++) a.next();
