@@ -205,9 +205,16 @@ function centralDifference(
     if (c === 0) continue;
     sum += sampleLoss(ctx, l, j, s, up * c) - sampleLoss(ctx, l, j, s, down * c);
   }
-  let difference = sum / ctx.B;
-  const lambda = ctx.net.weightDecay;
-  if (weight && lambda > 0) difference += 0.5 * lambda * ((p + h) ** 2 - (p - h) ** 2);
+  return quotient(sum, ctx.B, p, h, weight ? ctx.net.weightDecay : 0);
+}
+
+/**
+ * (L(p + h) - L(p - h)) / 2h from the per-sample loss differences summed over B samples (the
+ * loss is their mean), plus the L2 penalty's own difference for a weight (λ > 0).
+ */
+function quotient(sum: number, B: number, p: number, h: number, lambda: number): number {
+  let difference = sum / B;
+  if (lambda > 0) difference += 0.5 * lambda * ((p + h) ** 2 - (p - h) ** 2);
   return difference / (2 * h);
 }
 
@@ -418,12 +425,9 @@ function lastHiddenLayer(
     }
     const lambda = net.weightDecay;
     for (let i = 0; i < nIn; i++) {
-      const p = wIn[i * n + j]!;
-      let difference = sums[i]! / B;
-      if (lambda > 0) difference += 0.5 * lambda * ((p + h) ** 2 - (p - h) ** 2);
-      gW.data[i * n + j] = difference / (2 * h);
+      gW.data[i * n + j] = quotient(sums[i]!, B, wIn[i * n + j]!, h, lambda);
     }
-    gb.data[j] = biasSum / B / (2 * h);
+    gb.data[j] = quotient(biasSum, B, bIn[j]!, h, 0);
   }
 }
 
@@ -475,12 +479,10 @@ function outputLayer(
   for (let k = k0; k < k1; k++) {
     for (let i = 0; i < nIn; i++) {
       const p = w[i * m + k]!;
-      let difference = differences(k, (p + h) - p, (p - h) - p, i) / B;
-      if (lambda > 0) difference += 0.5 * lambda * ((p + h) ** 2 - (p - h) ** 2);
-      gW.data[i * m + k] = difference / (2 * h);
+      gW.data[i * m + k] = quotient(differences(k, (p + h) - p, (p - h) - p, i), B, p, h, lambda);
     }
     const p = b[k]!;
-    gb.data[k] = differences(k, (p + h) - p, (p - h) - p, -1) / B / (2 * h);
+    gb.data[k] = quotient(differences(k, (p + h) - p, (p - h) - p, -1), B, p, h, 0);
   }
 }
 
