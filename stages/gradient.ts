@@ -52,10 +52,13 @@ export function gradient(
   options: Config["gradient"],
   resident: { trainer?: WasmTrainer } = {},
 ): OperatorFunction<Batch, GradientResult> {
-  const finish = (batch: Batch, result: { loss: number; grads: Params }): GradientResult => {
-    const check = options.check && (batch.iteration + 1) % options.check.every === 0
+  /** The periodic comparison with the numerical gradient, when this batch is due for one. */
+  const checkAt = (batch: Batch): GradientCheck | undefined =>
+    options.check && (batch.iteration + 1) % options.check.every === 0
       ? checkGradient(net, batch, options.check, options.method === "numerical" ? options.h : 1e-4)
       : undefined;
+  const finish = (batch: Batch, result: { loss: number; grads: Params }): GradientResult => {
+    const check = checkAt(batch);
     return { ...batch, ...result, ...(check ? { check } : {}) };
   };
   const { trainer } = resident;
@@ -80,9 +83,7 @@ export function gradient(
           return grads ??= trainer.gradients();
         },
       };
-      const check = options.check && (batch.iteration + 1) % options.check.every === 0
-        ? checkGradient(net, batch, options.check, 1e-4)
-        : undefined;
+      const check = checkAt(batch);
       if (check) result.check = check;
       return result;
     });
