@@ -354,6 +354,22 @@ export function forward(
 }
 
 /**
+ * What a request asks of a half: mode 0 the training step's forward and backward pass, 1 the
+ * forward pass only (inference, no dropout).
+ */
+export function computeHalf(
+  w: StepExports,
+  plan: StepPlan,
+  half: 0 | 1,
+  B: number,
+  dropping: boolean,
+  mode: 0 | 1,
+): void {
+  if (mode === 1) forward(w, plan, half, B, false);
+  else runHalf(w, plan, half, B, dropping);
+}
+
+/**
  * Forward and backward pass over half `half` of a batch of B rows (whose inputs, labels and
  * dropout masks are in place), leaving that half's gradient in its block. The softmax scale
  * is 1/B, so the two halves' gradients add up to the batch's.

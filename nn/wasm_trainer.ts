@@ -23,18 +23,18 @@
  * losses use the kernel backends ({@linkcode WasmTrainer.supports} says why not).
  * @module
  */
+import { softmaxRows } from "./activations.ts";
 import { Matrix } from "./matrix.ts";
 import type { Float32Rows, MultiLayerNet, Params, Targets } from "./network.ts";
 import { AdaGrad, Adam, Momentum, type Optimizer, type OptimizerState } from "./optimizers.ts";
 import {
   ACTIVATION_KIND,
+  computeHalf,
   CONTROL,
-  forward,
   halfRows,
   instantiate,
   MAX_PAGES,
   planStep,
-  runHalf,
   type Slot,
   type StepExports,
   stepModuleAvailable,
@@ -132,27 +132,14 @@ export class WasmTrainer {
     }
     const params = this.#f32(plan.params, plan.total);
     const hostParams = this.net.params;
-    for (const slot of plan.slots) {
-      const host = hostParams[slot.name]!.data;
-      for (let i = 0; i < slot.rows; i++) {
-        params.set(
-          host.subarray(i * slot.cols, (i + 1) * slot.cols),
-          slot.offset + i * slot.stride,
-        );
-      }
-    }
+    for (const slot of plan.slots) pad(hostParams[slot.name]!.data, params, slot);
     const state = this.optimizer.state();
     this.#step = state.step;
     stateKeys(this.optimizer).forEach((suffix, k) => {
       const block = this.#f32(plan.state[k]!, plan.total);
       for (const slot of plan.slots) {
         const values = state.buffers[`${slot.name}.${suffix}`];
-        if (!values) continue;
-        for (let i = 0; i < slot.rows; i++) {
-          for (let j = 0; j < slot.cols; j++) {
-            block[slot.offset + i * slot.stride + j] = values[i * slot.cols + j]!;
-          }
-        }
+        if (values) pad(values, block, slot);
       }
     });
   }
@@ -191,15 +178,12 @@ export class WasmTrainer {
     if (this.#threads === "auto" && !this.#worker) this.#startWorker();
     const started = performance.now();
     const threads = this.#threadsForStep();
-    if (threads === 2) this.#runBothThreads(B, dropping);
-    else {
-      runHalf(w, plan, 0, B, dropping);
-      runHalf(w, plan, 1, B, dropping);
-    }
+    this.#runHalves(threads, B, dropping, 0);
     this.#record(threads, performance.now() - started);
-    // The batch's gradient: the first half's plus the second's, always in that order.
+    // The batch's gradient: the first half's plus the second's, always in that order (one row
+    // leaves the second half empty).
     const grads = plan.halves[0].grads;
-    if (halfRows(1, B)[1] > halfRows(1, B)[0]) w.axpy(grads, plan.halves[1].grads, plan.total, 1);
+    if (B > 1) w.axpy(grads, plan.halves[1].grads, plan.total, 1);
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
     const picked = this.#f32(plan.picked, B);
     let loss = 0;
@@ -240,30 +224,18 @@ export class WasmTrainer {
       this.#f32(plan.x, B * sizes[0]!).set(
         x.data.subarray(start * sizes[0]!, (start + B) * sizes[0]!),
       );
-      if (threads === 2) this.#runBothThreads(B, false, 1);
-      else {
-        forward(this.#w, plan, 0, B, false);
-        forward(this.#w, plan, 1, B, false);
-      }
+      this.#runHalves(threads, B, false, 1);
+      // The logits, unpadded, into the output rows.
       for (const half of [0, 1] as const) {
         const [from, to] = halfRows(half, B);
         const logits = this.#f32(plan.halves[half].a[L - 1]!, (to - from) * stride);
         for (let i = from; i < to; i++) {
-          // Softmax with the maximum subtracted first, so exp cannot overflow.
-          const o = (i - from) * stride;
-          let max = -Infinity;
-          for (let k = 0; k < nOut; k++) max = Math.max(max, logits[o + k]!);
-          let sum = 0;
-          const row = (start + i) * nOut;
-          for (let k = 0; k < nOut; k++) {
-            const e = Math.exp(logits[o + k]! - max);
-            out.data[row + k] = e;
-            sum += e;
-          }
-          for (let k = 0; k < nOut; k++) out.data[row + k]! /= sum;
+          const row = logits.subarray((i - from) * stride, (i - from) * stride + nOut);
+          out.data.set(row, (start + i) * nOut);
         }
       }
     }
+    softmaxRows(out.data, out.data, x.rows, nOut);
     return out;
   }
 
@@ -272,7 +244,9 @@ export class WasmTrainer {
     const plan = this.#plan;
     const g = this.#f32(plan.halves[0].grads, plan.total);
     const out: Params = {};
-    for (const slot of plan.slots) out[slot.name] = unpad(g, slot);
+    for (const slot of plan.slots) {
+      out[slot.name] = new Matrix(slot.rows, slot.cols, unpad(g, slot));
+    }
     return out;
   }
 
@@ -320,7 +294,16 @@ export class WasmTrainer {
   dispose(): void {
     this.net.setPredictor(null);
     this.#stopWorker();
-    if (this.#threads !== 1) this.#threads = 1;
+    this.#threads = 1;
+  }
+
+  /** Both halves of a batch (mode as computeHalf takes it), on one thread or two. */
+  #runHalves(threads: 1 | 2, B: number, dropping: boolean, mode: 0 | 1): void {
+    if (threads === 2) this.#runBothThreads(B, dropping, mode);
+    else {
+      computeHalf(this.#w, this.#plan, 0, B, dropping, mode);
+      computeHalf(this.#w, this.#plan, 1, B, dropping, mode);
+    }
   }
 
   #threadsForStep(): 1 | 2 {
@@ -391,7 +374,7 @@ export class WasmTrainer {
   }
 
   /** The second half in the Worker, the first here; returns when both are done. */
-  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1 = 0): void {
+  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1): void {
     const plan = this.#plan;
     if (!this.#workerReady()) {
       if (this.#threads === 2) {
@@ -401,11 +384,7 @@ export class WasmTrainer {
       }
       // Choosing automatically: one thread it is.
       this.#threads = 1;
-      for (const half of [0, 1] as const) {
-        if (mode === 1) forward(this.#w, plan, half, B, false);
-        else runHalf(this.#w, plan, half, B, dropping);
-      }
-      return;
+      return this.#runHalves(1, B, dropping, mode);
     }
     const control = this.#control();
     control[CONTROL.rows] = B;
@@ -414,8 +393,7 @@ export class WasmTrainer {
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
-    if (mode === 1) forward(this.#w, plan, 0, B, false);
-    else runHalf(this.#w, plan, 0, B, dropping);
+    computeHalf(this.#w, plan, 0, B, dropping, mode);
     // A short spin first: the halves take about as long, so the wait is usually brief.
     const deadline = performance.now() + HALF_STEP_MS;
     for (let spin = 0; Atomics.load(control, CONTROL.done) !== request; spin++) {
@@ -460,14 +438,7 @@ export class WasmTrainer {
     const plan = this.#plan;
     const p = this.#f32(plan.params, plan.total);
     const host = this.net.params;
-    for (const slot of plan.slots) {
-      const data = host[slot.name]!.data;
-      for (let i = 0; i < slot.rows; i++) {
-        for (let j = 0; j < slot.cols; j++) {
-          data[i * slot.cols + j] = p[slot.offset + i * slot.stride + j]!;
-        }
-      }
-    }
+    for (const slot of plan.slots) unpad(p, slot, host[slot.name]!.data);
   }
 
   #pullState(): void {
@@ -476,7 +447,7 @@ export class WasmTrainer {
     stateKeys(this.optimizer).forEach((suffix, k) => {
       const block = this.#f32(plan.state[k]!, plan.total);
       for (const slot of plan.slots) {
-        buffers[`${slot.name}.${suffix}`] = Array.from(unpad(block, slot).data);
+        buffers[`${slot.name}.${suffix}`] = Array.from(unpad(block, slot));
       }
     });
     const state: OptimizerState = { kind: this.optimizer.kind, step: this.#step, buffers };
@@ -522,15 +493,27 @@ export class WasmTrainer {
   }
 }
 
-/** A parameter's values from a padded block, as a float64 matrix. */
-function unpad(block: Float32Array, slot: Slot): Matrix {
-  const m = new Matrix(slot.rows, slot.cols);
+/** Row-major host values of a parameter into its padded place in a block. */
+function pad(values: ArrayLike<number>, block: Float32Array, slot: Slot): void {
   for (let i = 0; i < slot.rows; i++) {
     for (let j = 0; j < slot.cols; j++) {
-      m.data[i * slot.cols + j] = block[slot.offset + i * slot.stride + j]!;
+      block[slot.offset + i * slot.stride + j] = values[i * slot.cols + j]!;
     }
   }
-  return m;
+}
+
+/** A parameter's values from its padded place in a block, row-major (into `out` if given). */
+function unpad(
+  block: Float32Array,
+  slot: Slot,
+  out: Float64Array = new Float64Array(slot.rows * slot.cols),
+): Float64Array {
+  for (let i = 0; i < slot.rows; i++) {
+    for (let j = 0; j < slot.cols; j++) {
+      out[i * slot.cols + j] = block[slot.offset + i * slot.stride + j]!;
+    }
+  }
+  return out;
 }
 
 /** The optimizer's state buffers, by key suffix, in the order of the trainer's state blocks. */

@@ -5,7 +5,7 @@
  * batch size, bumps the request counter and computes the first half meanwhile.
  * @module
  */
-import { CONTROL, forward, instantiate, runHalf, type WorkerStart } from "./wasm_step.ts";
+import { computeHalf, CONTROL, instantiate, type WorkerStart } from "./wasm_step.ts";
 
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<WorkerStart>) => void;
@@ -40,9 +40,8 @@ scope.onmessage = (event) => {
     if (request === seen) continue;
     seen = request;
     try {
-      const rows = control[CONTROL.rows]!;
-      if (control[CONTROL.mode] === 1) forward(w, plan, 1, rows, false);
-      else runHalf(w, plan, 1, rows, control[CONTROL.dropping] === 1);
+      const mode = control[CONTROL.mode] === 1 ? 1 : 0;
+      computeHalf(w, plan, 1, control[CONTROL.rows]!, control[CONTROL.dropping] === 1, mode);
     } catch {
       return fail();
     }
