@@ -192,6 +192,8 @@ for (
     new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
   for (const threads of ["auto", 1, 2] as const) {
     const trainer = new WasmTrainer(make(), new SGD(0.1), { threads });
+    // Time the threads asked for: steps before the Worker is up run on one.
+    await trainer.ready();
     const times = timeRuns(
       () => {
         trainer.gradientAndLoss(x32, labels);

@@ -52,8 +52,12 @@ export interface WasmTrainerOptions {
 
 /** Steps timed per thread count when choosing automatically (after one warm-up step each). */
 const AUTO_STEPS = 3;
-/** How long the Worker may take to start, and a half batch at most, in milliseconds. */
-const WORKER_START_MS = 20_000;
+/**
+ * How long the Worker may take to start, and a half batch at most, in milliseconds. Starting
+ * can be slow: under `deno test` the Worker's modules are type-checked on first load, about
+ * 20 s with an empty cache. Steps do not wait for it meanwhile.
+ */
+const WORKER_START_MS = 120_000;
 const HALF_STEP_MS = 120_000;
 
 /**
@@ -122,6 +126,19 @@ export class WasmTrainer {
   /** The thread count in use: 1 or 2, or "auto" while still timing. */
   get threads(): 1 | 2 | "auto" {
     return this.#threads;
+  }
+
+  /**
+   * Resolves true once the Worker has started, false when there will be none (one thread);
+   * rejects when `threads: 2` and the Worker could not start. Steps do not need this: until
+   * the Worker is up they run on one thread. Benchmarks await it before timing.
+   */
+  async ready(): Promise<boolean> {
+    while (this.#threads !== 1) {
+      if (this.#workerUp()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return false;
   }
 
   /** Copy the network's parameters and the optimizer's state into the trainer. */
@@ -218,7 +235,7 @@ export class WasmTrainer {
     const nOut = sizes[L]!;
     const stride = plan.strides[L]!;
     const out = new Matrix(x.rows, nOut);
-    const threads = this.#threads === 2 && this.#workerReady() ? 2 : 1;
+    const threads = this.#threads === 2 && this.#workerUp() ? 2 : 1;
     for (let start = 0; start < x.rows; start += plan.capacity) {
       const B = Math.min(plan.capacity, x.rows - start);
       this.#f32(plan.x, B * sizes[0]!).set(
@@ -307,18 +324,11 @@ export class WasmTrainer {
   }
 
   #threadsForStep(): 1 | 2 {
-    if (this.#threads !== "auto") return this.#threads;
-    // One warm-up step and AUTO_STEPS timed ones with one thread; then, once the Worker has
-    // loaded (steps go on with one thread meanwhile, never waiting for it), the same with two.
-    if (this.#timings[1].length < AUTO_STEPS) return 1;
-    const control = this.#control();
-    if (Atomics.load(control, CONTROL.ready) === this.#generation) return 2;
-    const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
-    if (failed || performance.now() - this.#workerStarted > WORKER_START_MS) {
-      this.#stopWorker();
-      this.#threads = 1;
-    }
-    return 1;
+    if (this.#threads === 1) return 1;
+    // Choosing automatically: one warm-up step and AUTO_STEPS timed ones with one thread
+    // first; the Worker loads meanwhile.
+    if (this.#threads === "auto" && this.#timings[1].length < AUTO_STEPS) return 1;
+    return this.#workerUp() ? 2 : 1;
   }
 
   #record(threads: 1 | 2, ms: number): void {
@@ -353,39 +363,31 @@ export class WasmTrainer {
   }
 
   /**
-   * Whether the Worker is up: waits for it (blocking: a step cannot yield) up to
-   * WORKER_START_MS. A Worker that failed or did not start is stopped.
+   * Whether the Worker is up, without waiting: a Worker may need this thread's event loop to
+   * load, so blocking on it could wait out the whole deadline. Until it is up, steps run on
+   * one thread, which gives the same numbers. A Worker that failed, or did not start within
+   * WORKER_START_MS, is stopped: an error with `threads: 2`, one thread from then on otherwise.
    */
-  #workerReady(): boolean {
+  #workerUp(): boolean {
     if (!this.#worker) this.#startWorker();
     const control = this.#control();
-    const deadline = performance.now() + WORKER_START_MS;
-    for (;;) {
-      const ready = Atomics.load(control, CONTROL.ready);
-      if (ready === this.#generation) return true;
-      if (
-        Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
-      ) {
-        this.#stopWorker();
-        return false;
-      }
-      Atomics.wait(control, CONTROL.ready, ready, 20);
-    }
-  }
-
-  /** The second half in the Worker, the first here; returns when both are done. */
-  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1): void {
-    const plan = this.#plan;
-    if (!this.#workerReady()) {
+    if (Atomics.load(control, CONTROL.ready) === this.#generation) return true;
+    const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
+    if (failed || performance.now() - this.#workerStarted > WORKER_START_MS) {
+      this.#stopWorker();
       if (this.#threads === 2) {
         throw new Error(
           "the WebAssembly trainer's Worker did not start; train with threads: 1 instead",
         );
       }
-      // Choosing automatically: one thread it is.
       this.#threads = 1;
-      return this.#runHalves(1, B, dropping, mode);
     }
+    return false;
+  }
+
+  /** The second half in the Worker, the first here; returns when both are done. */
+  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1): void {
+    const plan = this.#plan;
     const control = this.#control();
     control[CONTROL.rows] = B;
     control[CONTROL.dropping] = dropping ? 1 : 0;

@@ -203,15 +203,17 @@ Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
   }
 });
 
-Deno.test("WasmTrainer gives bit-identical results with one thread and with two", () => {
+Deno.test("WasmTrainer gives bit-identical results with one thread and with two", async () => {
   const sizes = [30, 10, 7, 4];
   const options: NetworkOptions = { seed: 6, activation: "relu", dropout: 0.25 };
-  const run = (threads: 1 | 2) => {
+  const run = async (threads: 1 | 2) => {
     const net = new MultiLayerNet(sizes, options);
     const momentum = createOptimizer({ kind: "momentum", learningRate: 0.05 });
     const trainer = new WasmTrainer(net, momentum, { threads });
     const losses: number[] = [];
     try {
+      // Every step below then really runs on the asked number of threads.
+      assert.equal(await trainer.ready(), threads === 2);
       // Odd, even and single-row batches: the halves are 4+3, 3+3 and 1+0 rows.
       for (const rows of [7, 6, 1, 7, 6]) {
         const x = sparseBatch(rows, 30, rows + losses.length);
@@ -225,8 +227,8 @@ Deno.test("WasmTrainer gives bit-identical results with one thread and with two"
     }
     return { losses, params: net.params };
   };
-  const one = run(1);
-  const two = run(2);
+  const one = await run(1);
+  const two = await run(2);
   assert.deepEqual(two.losses, one.losses);
   for (const name of Object.keys(one.params)) {
     assert.deepEqual(two.params[name]!.data, one.params[name]!.data, name);
@@ -234,7 +236,7 @@ Deno.test("WasmTrainer gives bit-identical results with one thread and with two"
   assert.ok(one.losses.every(Number.isFinite));
 });
 
-Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 precision", () => {
+Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 precision", async () => {
   for (const threads of [1, 2] as const) {
     const net = new MultiLayerNet([30, 9, 6, 3], { seed: 8, activation: "relu", dropout: 0.5 });
     const x = sparseBatch(300, 30, 9, 0.3);
@@ -244,6 +246,7 @@ Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 p
       capacity: 64,
     });
     try {
+      assert.equal(await trainer.ready(), threads === 2);
       const viaNet = net.predict(x);
       assert.equal(viaNet.rows, 300);
       let worst = 0;
