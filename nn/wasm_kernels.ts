@@ -28,11 +28,16 @@ interface Exports {
   matmulTransB(a: number, b: number, c: number, m: number, n: number, k: number): void;
 }
 
-function bytes(): Uint8Array<ArrayBuffer> {
-  const binary = atob(KERNELS_WASM);
+/** The bytes of a module committed as base64 (nn/wasm/*_binary.ts). */
+export function moduleBytes(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
+}
+
+function bytes(): Uint8Array<ArrayBuffer> {
+  return moduleBytes(KERNELS_WASM);
 }
 
 /** Whether this runtime can run the SIMD module. */

@@ -10,6 +10,7 @@
  * @module
  */
 import { TRAIN_STEP_WASM } from "./wasm/train_step_binary.ts";
+import { moduleBytes } from "./wasm_kernels.ts";
 
 /** The exports of nn/wasm/train_step.wat (pointers are byte offsets). */
 export interface StepExports {
@@ -120,10 +121,7 @@ export const MAX_PAGES = 16384;
 let compiled: WebAssembly.Module | null = null;
 
 function stepBytes(): Uint8Array<ArrayBuffer> {
-  const binary = atob(TRAIN_STEP_WASM);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return moduleBytes(TRAIN_STEP_WASM);
 }
 
 /** The compiled module (compiled once per thread). */
