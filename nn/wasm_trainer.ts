@@ -50,8 +50,13 @@ export interface WasmTrainerOptions {
   threads?: 1 | 2 | "auto";
 }
 
-/** Steps timed per thread count when choosing automatically (after one warm-up step each). */
-const AUTO_STEPS = 3;
+/** Steps timed per thread count when choosing automatically. */
+const AUTO_STEPS = 5;
+/**
+ * Untimed two-thread steps first: each trainer's Worker is a fresh isolate whose WebAssembly
+ * starts in the baseline compiler and needs a few steps to reach optimised code.
+ */
+const DUAL_WARM_UP = 4;
 /**
  * How long the Worker may take to start, and a half batch at most, in milliseconds. Starting
  * can be slow: under `deno test` the Worker's modules are type-checked on first load, about
@@ -338,8 +343,7 @@ export class WasmTrainer {
       if (this.#stepsTaken > 1 && this.#timings[1].length < AUTO_STEPS) this.#timings[1].push(ms);
       return;
     }
-    // The first two-thread step warms the Worker up.
-    if (++this.#dualSteps > 1) this.#timings[2].push(ms);
+    if (++this.#dualSteps > DUAL_WARM_UP) this.#timings[2].push(ms);
     if (this.#timings[2].length === AUTO_STEPS) {
       const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
       this.#threads = median(this.#timings[2]) < median(this.#timings[1]) ? 2 : 1;
