@@ -5,7 +5,7 @@
  *   deno task retrain <config> [--log json]       train, then promote if it passes the gate
  *   deno task schedule <config>                    retrain on the config's cron schedule
  *   deno task evaluate <run dir|model.json> [config] [--json]
- *   deno task predict <model.json> <input.csv|idx[.gz]> [--out file] [--label-column N]
+ *   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out file] [--label-column N]
  *   deno task schema [file]                        the config's JSON Schema
  *
  * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error,
@@ -24,7 +24,7 @@ import { predictFile } from "./pipeline/predict.ts";
 import { createProgress, type Progress, teeProgress } from "./pipeline/progress.ts";
 import { startDashboard } from "./report/dashboard.ts";
 import { writeFileAtomic } from "./pipeline/run_dir.ts";
-import { InterruptedError, train } from "./pipeline/train.ts";
+import { InterruptedError, type Summary, train } from "./pipeline/train.ts";
 import { retrain } from "./pipeline/retrain.ts";
 import { writeReport } from "./report/report.ts";
 
@@ -46,7 +46,7 @@ const USAGE = `usage:
   deno task retrain <config> [--set key=value]... [--log json]
   deno task schedule <config>
   deno task evaluate <run dir|model.json> [config] [--json]
-  deno task predict <model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
+  deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
   deno task report <run dir>
   deno task schema [output.json]`;
 
@@ -203,9 +203,7 @@ async function trainCommand(rawArgs: string[], mode: "train" | "retrain"): Promi
     }
     const { runDir, summary } = await train(loaded, options);
     note(
-      `done: test accuracy ${summary.testAccuracy.toFixed(4)}, train accuracy ${
-        summary.trainAccuracy.toFixed(4)
-      }, ${summary.iterations} iterations in ${
+      `done: ${resultLine(summary)}, ${summary.iterations} iterations in ${
         summary.durationSeconds.toFixed(1)
       }s (${summary.samplesPerSecond} samples/s), seed ${summary.seed}`,
     );
@@ -233,6 +231,19 @@ async function trainCommand(rawArgs: string[], mode: "train" | "retrain"): Promi
       await dashboard.finished;
     } else await dashboard?.close();
   }
+}
+
+/** The final scores of a run, as one line. */
+function resultLine(s: Summary): string {
+  const f = (x: number) => x.toFixed(4);
+  if (s.task === "regression") {
+    return `test RMSE ${f(s.testRmse!)}, MAE ${f(s.testMae!)}, R² ${f(s.testR2!)}${
+      s.validationRmse !== undefined ? `, validation RMSE ${f(s.validationRmse)}` : ""
+    }`;
+  }
+  return `test accuracy ${f(s.testAccuracy!)}, train accuracy ${f(s.trainAccuracy!)}${
+    s.validationAccuracy !== undefined ? `, validation accuracy ${f(s.validationAccuracy)}` : ""
+  }${s.testBalancedAccuracy !== undefined && s.perClassAccuracy.length > 2 ? `, test balanced accuracy ${f(s.testBalancedAccuracy)}` : ""}`;
 }
 
 async function scheduleCommand(args: string[]): Promise<number> {
@@ -306,12 +317,13 @@ async function predictCommand(args: string[]): Promise<number> {
     })
   );
   if (positionals.length !== 2) {
-    throw new UsageError(`predict takes a model.json and an input file\n${USAGE}`);
+    throw new UsageError(`predict takes a run directory or model.json, and an input file\n${USAGE}`);
   }
   const label = values["label-column"];
   const csv = await predictFile(positionals[0]!, positionals[1]!, {
     ...(label !== undefined ? { labelColumn: /^\d+$/.test(label) ? Number(label) : label } : {}),
     header: !values["no-header"],
+    onWarning: (message) => err(`warning: ${message}\n`),
   });
   if (values.out) {
     await writeFileAtomic(values.out, csv);

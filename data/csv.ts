@@ -191,7 +191,11 @@ function resolveLabelColumn(
   return index;
 }
 
-function encodeLabels(
+/**
+ * Class indices for raw label strings: integers are the indices themselves, other labels map
+ * to their position among the class names (given, or the sorted distinct labels).
+ */
+export function encodeLabels(
   raw: string[],
   lines: number[],
   declared: number | string[] | undefined,

@@ -5,6 +5,12 @@
 import { Matrix } from "../nn/matrix.ts";
 import type { Random } from "../nn/random.ts";
 
+/** A regression target's scaling: the network learns (value - mean) / std. */
+export interface TargetScaling {
+  mean: number;
+  std: number;
+}
+
 /**
  * Labelled samples. `x` is row-major, `count × features` `Float32Array` (half the memory of
  * float64; batches are widened to float64 when drawn). `labels` holds class indices.
@@ -18,6 +24,10 @@ export interface Dataset {
   shape: number[];
   classes: number;
   classNames?: string[];
+  /** Regression: each sample's target value in its own units (`labels` are then all 0). */
+  targets?: Float64Array;
+  /** Regression: the training targets' mean and standard deviation, which training scales by. */
+  target?: TargetScaling;
   /** Where the samples came from (a path or a package), for messages. */
   origin: string;
 }
@@ -91,7 +101,8 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     x.set(ds.x.subarray(row * ds.features, (row + 1) * ds.features), i * ds.features);
     labels[i] = ds.labels[row]!;
   }
-  return { ...ds, x, labels, count: indices.length };
+  const targets = ds.targets ? Float64Array.from(indices, (row) => ds.targets![row]!) : null;
+  return { ...ds, x, labels, count: indices.length, ...(targets ? { targets } : {}) };
 }
 
 /**

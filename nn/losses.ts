@@ -100,3 +100,21 @@ export function targetsAsOneHot(t: Target, rows: number, cols: number): ArrayLik
   for (let i = 0; i < rows; i++) out[i * cols + checkLabel(labels[i]!, cols, i)] = 1;
   return out;
 }
+
+/**
+ * Balanced class weights, n / (classes · count_k) as scikit-learn defines them: each class
+ * then carries the same total weight, and the weights average 1 over the samples. A class
+ * with no samples gets 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { balancedClassWeights } from "./losses.ts";
+ * assert.deepEqual(Array.from(balancedClassWeights([0, 0, 0, 1], 2)), [4 / 6, 2]);
+ * ```
+ */
+export function balancedClassWeights(labels: ArrayLike<number>, classes: number): Float64Array {
+  const counts = new Float64Array(classes);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]!++;
+  return counts.map((c) => (c === 0 ? 0 : labels.length / (classes * c)));
+}

@@ -30,19 +30,84 @@ const Idx = z.strictObject({
 
 const Csv = z.strictObject({
   kind: z.literal("csv"),
-  train: z.string().min(1),
-  test: z.string().min(1),
-  labelColumn: z.union([z.int().nonnegative(), z.string().min(1)]).default(0).describe(
-    "A header name or a 0-based index.",
+  file: z.string().min(1).optional().describe(
+    "One file holding every row; data.split.test carves the test rows out of it.",
+  ),
+  train: z.string().min(1).optional().describe("The training rows (with `test`, instead of `file`)."),
+  test: z.string().min(1).optional().describe("The test rows (with `train`)."),
+  labelColumn: z.union([z.int(), z.string().min(1)]).default(0).describe(
+    "A header name, a 0-based index, or a negative index from the end (-1: the last column).",
   ),
   header: z.boolean().default(true),
   delimiter: z.string().length(1).default(","),
   classes: z.union([positiveInt(), z.array(z.string()).min(1)]).optional().describe(
     "A class count (integer labels) or the class names (string labels); default: from train.",
   ),
+}).refine((s) => (s.file === undefined) === (s.train !== undefined && s.test !== undefined), {
+  message: "give either `file` (one file, split by data.split.test) or both `train` and `test`",
+  path: ["file"],
+}).refine((s) => s.file === undefined || (s.train === undefined && s.test === undefined), {
+  message: "`file` cannot be combined with `train` or `test`",
+  path: ["file"],
 });
 
 const Source = z.discriminatedUnion("kind", [MnistDigits, Idx, Csv]);
+
+const fraction = () => z.number().gt(0).lt(1);
+
+const Split = z.strictObject({
+  test: fraction().optional().describe(
+    "Fraction of all rows held out as the test set (only with a single csv `file`).",
+  ),
+  validation: fraction().optional().describe(
+    "Fraction of the rows carved out of the training rows for model selection (every source).",
+  ),
+  stratify: z.boolean().optional().describe(
+    "Every class keeps its share in each part [true for classification; regression: random].",
+  ),
+});
+
+const Columns = z.strictObject({
+  ignore: z.array(z.string().min(1)).default([]).describe(
+    "Columns never used (ids, dates, free text).",
+  ),
+  categorical: z.array(z.string().min(1)).default([]).describe(
+    "Columns one-hot encoded; default: any column with a non-numeric training value.",
+  ),
+});
+
+const Missing = z.strictObject({
+  numeric: z.enum(["mean", "median", "zero", "drop-row", "error"]).default("mean").describe(
+    "How a blank numeric cell is filled (fitted on the training rows only).",
+  ),
+  categorical: z.enum(["most-frequent", "own-category", "drop-row", "error"]).default(
+    "most-frequent",
+  ).describe("How a blank categorical cell is filled (fitted on the training rows only)."),
+});
+
+/** Classes weighted in the loss: none, n / (classes · count) per class, or by name. */
+const ClassWeights = z.union([
+  z.enum(["none", "balanced"]),
+  z.record(z.string(), z.number().positive()),
+]);
+
+/** The metrics that may select a model: computed on validation data, never on the test set. */
+export const SELECTION_METRICS = [
+  "validationAccuracy",
+  "validationLoss",
+  "validationMacroF1",
+  "validationRmse",
+] as const;
+
+const selectionMetric = () =>
+  z.enum(SELECTION_METRICS, {
+    error: (issue) =>
+      typeof issue.input === "string" && /^(test|train)/.test(issue.input)
+        ? `${issue.input} cannot select a model: choosing on the test (or training) set makes the reported test result optimistic. Add data.split.validation (e.g. { validation: 0.1 }) and use one of ${
+          SELECTION_METRICS.join(", ")
+        }`
+        : `Expected one of ${SELECTION_METRICS.join(", ")}`,
+  });
 
 const Normalize = z.union([
   z.enum(["scale", "minmax", "zscore", "none"]),
@@ -132,6 +197,9 @@ const Training = z.strictObject({
   })
     .default({ every: "epoch" })
     .describe("Write the full training state every N iterations, or once per epoch."),
+  classWeights: ClassWeights.default("none").describe(
+    "Weight each class's samples in the loss: none, balanced (n / (classes · count), as scikit-learn) or { <class name>: weight }.",
+  ),
   gradientClip: z.strictObject({ maxNorm: z.number().positive() }).optional().describe(
     "Scale the gradient down when its global L2 norm exceeds maxNorm.",
   ),
@@ -142,7 +210,9 @@ const Training = z.strictObject({
 
 const EarlyStopping = z.strictObject({
   patience: positiveInt().describe("Evaluations without improvement before stopping."),
-  metric: z.enum(["testAccuracy", "trainAccuracy", "testLoss"]).default("testAccuracy"),
+  metric: selectionMetric().default("validationLoss").describe(
+    "A validation metric (needs data.split.validation).",
+  ),
   restoreBest: z.boolean().default(true).describe(
     "Put back the parameters of the best evaluation when stopping.",
   ),
@@ -152,6 +222,9 @@ const EarlyStopping = z.strictObject({
 export const ConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' or '-'").optional()
     .describe("Run name; defaults to the config file's name."),
+  task: z.enum(["classification", "regression"]).default("classification").describe(
+    "classification: the label is a class; regression: the label is a number (identity output, mse).",
+  ),
   seed: z.int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe(
     "Drives weight init, splits, sampling and dropout.",
   ),
@@ -166,22 +239,38 @@ export const ConfigSchema = z.strictObject({
     oneHot: z.boolean().default(true).describe(
       "Feed one-hot target rows (true, the book) or class indices (false); same loss.",
     ),
-  }).default({ source: { kind: "mnist-digits", trainSize: 8000, testSize: 2000 }, oneHot: true }),
+    split: Split.optional().describe(
+      "Fractions of the rows for the test and validation parts, drawn by the run's seed.",
+    ),
+    columns: Columns.optional().describe("csv only: which columns to ignore or one-hot encode."),
+    missing: Missing.default({ numeric: "mean", categorical: "most-frequent" }).describe(
+      "csv only: blank cells. Rows whose label is blank are dropped with a warning.",
+    ),
+  }).default({
+    source: { kind: "mnist-digits", trainSize: 8000, testSize: 2000 },
+    oneHot: true,
+    missing: { numeric: "mean", categorical: "most-frequent" },
+  }),
   model: z.strictObject({
-    layers: z.array(positiveInt()).min(2).describe(
-      "Input, hidden…, output sizes; two numbers make a single-layer net.",
+    layers: z.array(z.union([positiveInt(), z.literal("auto")])).min(2).describe(
+      "Input, hidden…, output sizes; two numbers make a single-layer net. `auto` first: the encoded feature count; `auto` last: the class count (1 for regression).",
     ),
     activation: z.enum(["sigmoid", "relu", "tanh", "step"]).default("sigmoid"),
-    output: z.enum(["softmax", "identity", "sigmoid"]).default("softmax"),
+    output: z.enum(["softmax", "identity", "sigmoid"]).optional().describe(
+      "Default: softmax for classification, identity for regression.",
+    ),
     weightInit: WeightInit.default({ kind: "normal", std: 0.01 }),
     dropout: unitInterval().default(0).describe(
       "Probability of dropping a hidden unit while training.",
     ),
   }),
-  loss: z.enum(["cross-entropy", "mse"]).default("cross-entropy"),
+  loss: z.enum(["cross-entropy", "mse"]).optional().describe(
+    "Default: cross-entropy for classification, mse for regression.",
+  ),
   gradient: Gradient.default({ method: "backprop" }),
   optimizer: Optimizer.default({ kind: "sgd", learningRate: 0.1, weightDecay: 0 }),
   training: Training.default({
+    classWeights: "none",
     batchSize: 100,
     sampling: "with-replacement",
     checkpoint: { every: "epoch" },
@@ -193,7 +282,11 @@ export const ConfigSchema = z.strictObject({
     earlyStopping: EarlyStopping.optional(),
   }).default({ every: "epoch" }),
   promotion: z.strictObject({
-    metric: z.enum(["testAccuracy", "testLoss"]).default("testAccuracy"),
+    metric: z.enum(["testAccuracy", "testLoss", "validationAccuracy", "validationLoss"]).default(
+      "testAccuracy",
+    ).describe(
+      "Compared between the new and the current model on the same data; validation metrics need data.split.validation.",
+    ),
     minDelta: z.number().default(0).describe(
       "The new model must be at least this much better (accuracy up, or loss down).",
     ),
@@ -214,7 +307,11 @@ export const ConfigSchema = z.strictObject({
   }).default({ dir: "runs" }),
 });
 
-/** A config after validation, every default filled in. */
-export type Config = z.infer<typeof ConfigSchema>;
+type Parsed = z.infer<typeof ConfigSchema>;
+/** A config after validation, every default filled in (output and loss from the task). */
+export type Config = Omit<Parsed, "model" | "loss"> & {
+  model: Omit<Parsed["model"], "output"> & { output: "softmax" | "identity" | "sigmoid" };
+  loss: "cross-entropy" | "mse";
+};
 /** A config as written (defaults optional). */
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -23,11 +23,14 @@ export class EarlyStopping {
 
   /** Record an evaluation; true when training should stop. */
   observe(evaluation: Evaluation, params: Record<string, Matrix>): boolean {
-    const value = evaluation[this.options.metric];
-    const better = this.best === null ||
-      (this.options.metric === "testLoss"
-        ? value < this.best.testLoss
-        : value > this.best[this.options.metric]);
+    const metric = this.options.metric;
+    const value = evaluation[metric];
+    if (value === undefined) {
+      throw new TypeError(`early stopping watches ${metric}, which this evaluation lacks`);
+    }
+    const best = this.best?.[metric];
+    const better = best === undefined ||
+      (lowerIsBetter(metric) ? value < best : value > best);
     if (better) {
       this.best = evaluation;
       this.sinceBest = 0;
@@ -37,4 +40,9 @@ export class EarlyStopping {
     this.sinceBest++;
     return this.sinceBest >= this.options.patience;
   }
+}
+
+/** Losses and errors improve downwards; accuracies and F1 upwards. */
+export function lowerIsBetter(metric: string): boolean {
+  return /Loss$|Rmse$|Mae$/.test(metric);
 }

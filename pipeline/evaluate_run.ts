@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { normalizeValues } from "../data/normalize.ts";
 import { backendKernels, withKernelsSync } from "../nn/backends.ts";
 import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
-import { loadSplits } from "../stages/load.ts";
+import { loadOptions, loadSplits } from "../stages/load.ts";
 import { ConfigError } from "./config_errors.ts";
 import { UsageError } from "./errors.ts";
 import { checkSizes, loadConfig, type LoadedConfig } from "./load_config.ts";
@@ -15,6 +15,7 @@ import { loadModel, type ModelFile } from "./model_file.ts";
 
 /** The result of evaluating a model. */
 export interface EvaluationReport extends FinalEvaluation {
+  task: "classification" | "regression";
   model: string;
   config: string;
   classNames: string[];
@@ -45,24 +46,39 @@ export async function evaluateModelOn(
 ): Promise<EvaluationReport> {
   const { net, file } = await loadModel(modelPath);
   const { config } = loaded;
-  const splits = await loadSplits(config.data.source, config.seed);
+  // A tabular model encodes the raw rows its own way: the stored encoding, never refitted.
+  const splits = await loadSplits(config.data.source, {
+    ...loadOptions({ ...config, task: file.task }),
+    ...(file.data.table ? { encoding: file.data.table } : {}),
+    ...(file.data.target ? { target: file.data.target } : {}),
+  });
   // Evaluation draws no batches: only the model's input and output sizes must fit the data.
   const problems: string[] = [];
-  checkSizes({ ...config, model: { ...config.model, layers: file.architecture.layers } }, {
+  checkSizes({
+    ...config,
+    task: file.task,
+    model: { ...config.model, layers: file.architecture.layers },
+  }, {
     features: splits.train.features,
-    classes: splits.train.classes,
+    classes: file.task === "regression" ? 1 : splits.train.classes,
     trainCount: Infinity,
   }, problems);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
-  for (const ds of [splits.train, splits.test]) {
-    normalizeValues(file.data.normalization, ds.x, ds.features);
+  for (const ds of [splits.train, splits.validation, splits.test]) {
+    if (ds) normalizeValues(file.data.normalization, ds.x, ds.features);
   }
   // The kernels the model was trained with (float32 wasm by default), for the same outputs.
   const final = withKernelsSync(
     backendKernels(config.backend),
     () => finalEvaluation(net, splits, { iteration: 0, epoch: 0 }),
   );
-  return { ...final, model: modelPath, config: loaded.file, classNames: classNamesOf(file) };
+  return {
+    ...final,
+    task: file.task,
+    model: modelPath,
+    config: loaded.file,
+    classNames: classNamesOf(file),
+  };
 }
 
 /** Class names from the model, or the indices as strings. */
@@ -70,8 +86,20 @@ export function classNamesOf(file: ModelFile): string[] {
   return file.data.classNames ?? Array.from({ length: file.data.classes }, (_, i) => String(i));
 }
 
-/** A plain-text report: accuracies, per-class accuracy and the confusion matrix. */
+/** A plain-text report: the scores of each split, then per-class scores and the confusion. */
 export function formatReport(r: EvaluationReport): string {
+  const f = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "-" : x.toFixed(4));
+  const head = [`model: ${r.model}`, `data:  ${r.config}`];
+  if (r.task === "regression") {
+    return [
+      ...head,
+      `train RMSE ${f(r.trainRmse)}`,
+      ...(r.validationRmse !== undefined
+        ? [`validation RMSE ${f(r.validationRmse)}  MAE ${f(r.validationMae)}  R² ${f(r.validationR2)}`]
+        : []),
+      `test RMSE ${f(r.testRmse)}  MAE ${f(r.testMae)}  R² ${f(r.testR2)}`,
+    ].join("\n");
+  }
   const names = r.classNames;
   const w = Math.max(
     5,
@@ -79,19 +107,29 @@ export function formatReport(r: EvaluationReport): string {
     ...r.confusion.flat().map((c) => String(c).length),
   );
   const lines = [
-    `model: ${r.model}`,
-    `data:  ${r.config}`,
-    `train accuracy ${r.trainAccuracy.toFixed(4)}  test accuracy ${
-      r.testAccuracy.toFixed(4)
-    }  test loss ${r.testLoss.toFixed(4)}`,
+    ...head,
+    `train accuracy ${f(r.trainAccuracy)}  test accuracy ${f(r.testAccuracy)}  test loss ${
+      f(r.testLoss)
+    }`,
+    ...(r.validationAccuracy !== undefined
+      ? [
+        `validation accuracy ${f(r.validationAccuracy)}  validation loss ${
+          f(r.validationLoss)
+        }  validation macro F1 ${f(r.validationMacroF1)}  validation balanced accuracy ${
+          f(r.validationBalancedAccuracy)
+        }`,
+      ]
+      : []),
+    `test macro F1 ${f(r.testMacroF1)}  test balanced accuracy ${f(r.testBalancedAccuracy)}`,
     "",
-    `confusion matrix (rows: true class, columns: predicted), test accuracy per class:`,
-    `${"".padStart(w)} ${names.map((n) => n.padStart(w)).join(" ")}  accuracy`,
-    ...r.confusion.map((row, k) =>
-      `${names[k]!.padStart(w)} ${row.map((c) => String(c).padStart(w)).join(" ")}  ${
-        Number.isNaN(r.perClassAccuracy[k]) ? "-" : r.perClassAccuracy[k]!.toFixed(4)
-      }`
-    ),
+    `confusion matrix (rows: true class, columns: predicted), test scores per class:`,
+    `${"".padStart(w)} ${names.map((n) => n.padStart(w)).join(" ")}  precision recall     f1 support`,
+    ...r.confusion.map((row, k) => {
+      const s = r.perClass?.[k];
+      return `${names[k]!.padStart(w)} ${row.map((c) => String(c).padStart(w)).join(" ")}  ${
+        f(s?.precision).padStart(9)
+      } ${f(s?.recall).padStart(6)} ${f(s?.f1).padStart(6)} ${String(s?.support ?? "").padStart(7)}`;
+    }),
   ];
   return lines.join("\n");
 }

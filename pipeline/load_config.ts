@@ -5,6 +5,7 @@
  */
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
+import type { z } from "zod";
 import { type Config, ConfigSchema } from "./config.ts";
 import { ConfigError, formatIssues, formatPath } from "./config_errors.ts";
 
@@ -132,8 +133,8 @@ export function validateConfig(raw: unknown, file: string): Config {
   if (!result.success) {
     throw new ConfigError(file, formatIssues(result.error.issues, ConfigSchema, raw));
   }
-  const config = result.data;
   const problems: string[] = [];
+  const config = withTaskDefaults(result.data, problems);
   const source = config.data.source;
   if (source.kind === "mnist-digits") {
     checkSizes(config, { features: 784, classes: 10, trainCount: source.trainSize }, problems);
@@ -150,8 +151,84 @@ export function validateConfig(raw: unknown, file: string): Config {
       `✖ loss "cross-entropy" needs probabilities: use output "softmax" or "sigmoid", or loss "mse"\n  → at model.output`,
     );
   }
+  checkSplits(config, problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+/**
+ * Fill the output and loss the task implies (softmax with cross-entropy, or identity with
+ * mse), refusing a setting that contradicts the task.
+ */
+function withTaskDefaults(parsed: z.infer<typeof ConfigSchema>, problems: string[]): Config {
+  const regression = parsed.task === "regression";
+  const output = parsed.model.output ?? (regression ? "identity" : "softmax");
+  const loss = parsed.loss ?? (regression ? "mse" : "cross-entropy");
+  if (regression && output !== "identity") {
+    problems.push(
+      `✖ task "regression" predicts a number: the output must be "identity" (the default) but is "${output}"\n  → at model.output`,
+    );
+  }
+  if (regression && loss !== "mse") {
+    problems.push(
+      `✖ task "regression" trains on the squared error: the loss must be "mse" (the default) but is "${loss}"\n  → at loss`,
+    );
+  }
+  if (regression && parsed.training.classWeights !== "none") {
+    problems.push(`✖ classWeights need classes; task is "regression"\n  → at training.classWeights`);
+  }
+  return { ...parsed, loss, model: { ...parsed.model, output } };
+}
+
+/** The split, column and early-stopping settings against the source and the task. */
+function checkSplits(config: Config, problems: string[]): void {
+  const { source, split, columns } = config.data;
+  const single = source.kind === "csv" && source.file !== undefined;
+  if (split?.test !== undefined && !single) {
+    problems.push(
+      `✖ data.split.test splits a single file; this ${source.kind} source has its own test ${
+        source.kind === "mnist-digits" ? "size (testSize)" : "files"
+      }\n  → at data.split.test`,
+    );
+  }
+  if ((split?.test ?? 0) + (split?.validation ?? 0) >= 1) {
+    problems.push(
+      `✖ data.split.test + data.split.validation must leave training rows but add up to ${
+        (split?.test ?? 0) + (split?.validation ?? 0)
+      }\n  → at data.split`,
+    );
+  }
+  if (split?.stratify === true && config.task === "regression") {
+    problems.push(
+      `✖ stratify keeps each class's share, but task "regression" has no classes; remove it\n  → at data.split.stratify`,
+    );
+  }
+  if (columns && source.kind !== "csv") {
+    problems.push(`✖ data.columns applies to csv sources only\n  → at data.columns`);
+  }
+  if (config.task === "regression" && source.kind !== "csv") {
+    problems.push(
+      `✖ task "regression" needs a numeric label column: use a csv source\n  → at task`,
+    );
+  }
+  const stopping = config.evaluation.earlyStopping;
+  if (stopping && split?.validation === undefined) {
+    problems.push(
+      `✖ earlyStopping chooses a model on validation data, and there is none: add data.split.validation (e.g. { validation: 0.1 }), so that the test set is used once, at the end\n  → at evaluation.earlyStopping`,
+    );
+  }
+  if (stopping) {
+    const regressionMetric = stopping.metric === "validationRmse";
+    if (regressionMetric !== (config.task === "regression") && stopping.metric !== "validationLoss") {
+      problems.push(
+        `✖ ${stopping.metric} is a ${
+          regressionMetric ? "regression" : "classification"
+        } metric but task is "${config.task}"; use ${
+          config.task === "regression" ? "validationRmse or validationLoss" : "validationAccuracy, validationLoss or validationMacroF1"
+        }\n  → at evaluation.earlyStopping.metric`,
+      );
+    }
+  }
 }
 
 /** What the data fixes about a config: feature count, classes and training-set size. */
@@ -167,25 +244,52 @@ export interface DataFacts {
  */
 export function checkSizes(config: Config, facts: DataFacts, problems: string[]): void {
   const layers = config.model.layers;
-  if (layers[0] !== facts.features) {
+  const what = config.task === "regression" ? "1 output (regression)" : `${facts.classes} classes`;
+  if (layers[0] !== "auto" && layers[0] !== facts.features) {
     problems.push(
       `✖ The first layer must match the data's ${facts.features} features but is ${
         layers[0]
-      }\n  → at ${formatPath(["model", "layers", 0])}`,
+      } (or write auto)\n  → at ${formatPath(["model", "layers", 0])}`,
     );
   }
-  if (layers.at(-1) !== facts.classes) {
+  const last = layers.at(-1);
+  if (last !== "auto" && last !== facts.classes) {
     problems.push(
-      `✖ The last layer must match the data's ${facts.classes} classes but is ${
-        layers.at(-1)
-      }\n  → at ${formatPath(["model", "layers", layers.length - 1])}`,
+      `✖ The last layer must match the data's ${what} but is ${last} (or write auto)\n  → at ${
+        formatPath(["model", "layers", layers.length - 1])
+      }`,
     );
   }
+  layers.slice(1, -1).forEach((n, i) => {
+    if (n === "auto") {
+      problems.push(
+        `✖ auto stands only for the first (features) or last (outputs) layer; give hidden sizes as numbers\n  → at ${
+          formatPath(["model", "layers", i + 1])
+        }`,
+      );
+    }
+  });
   if (config.training.batchSize > facts.trainCount) {
     problems.push(
       `✖ batchSize ${config.training.batchSize} is larger than the ${facts.trainCount} training samples\n  → at training.batchSize`,
     );
   }
+}
+
+/** The config with `auto` layer sizes replaced by the data's feature and output counts. */
+export function resolveLayers(config: Config, facts: { features: number; classes: number }): Config {
+  const layers = config.model.layers.map((n, i, all) =>
+    n !== "auto" ? n : i === 0 ? facts.features : i === all.length - 1 ? facts.classes : n
+  );
+  return { ...config, model: { ...config.model, layers } };
+}
+
+/** Layer sizes as numbers; `auto` must have been resolved against the data first. */
+export function layerSizes(config: Config): number[] {
+  return config.model.layers.map((n, i) => {
+    if (n === "auto") throw new TypeError(`model.layers[${i}] is still auto: resolve it first`);
+    return n;
+  });
 }
 
 /** Resolve the config's relative paths against `baseDir`. */
@@ -201,7 +305,12 @@ export function resolvePaths(config: Config, baseDir: string): Config {
       testLabels: at(source.testLabels),
     }
     : source.kind === "csv"
-    ? { ...source, train: at(source.train), test: at(source.test) }
+    ? {
+      ...source,
+      ...(source.file !== undefined ? { file: at(source.file) } : {}),
+      ...(source.train !== undefined ? { train: at(source.train) } : {}),
+      ...(source.test !== undefined ? { test: at(source.test) } : {}),
+    }
     : source;
   return {
     ...config,

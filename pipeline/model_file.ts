@@ -5,7 +5,9 @@
  * @module
  */
 import { z } from "zod";
+import type { TargetScaling } from "../data/dataset.ts";
 import type { Normalization } from "../data/normalize.ts";
+import type { TableEncoding } from "../data/tabular.ts";
 import { Matrix } from "../nn/matrix.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { formatIssues } from "./config_errors.ts";
@@ -17,12 +19,44 @@ const MatrixJson = z.strictObject({
   data: z.array(z.number()),
 });
 
+const ColumnEncodingJson = z.discriminatedUnion("kind", [
+  z.strictObject({
+    name: z.string(),
+    kind: z.literal("numeric"),
+    fill: z.number().nullable(),
+    min: z.number(),
+    max: z.number(),
+  }),
+  z.strictObject({
+    name: z.string(),
+    kind: z.literal("categorical"),
+    categories: z.array(z.string()),
+    fill: z.string().nullable(),
+    ownCategory: z.boolean(),
+  }),
+]);
+
+/** How a tabular model reads raw rows: the columns in order, their encodings and fills. */
+const TableEncodingJson = z.strictObject({
+  columns: z.array(ColumnEncodingJson).min(1),
+  label: z.string(),
+  ignored: z.array(z.string()),
+  missing: z.strictObject({
+    numeric: z.enum(["mean", "median", "zero", "drop-row", "error"]),
+    categorical: z.enum(["most-frequent", "own-category", "drop-row", "error"]),
+  }),
+});
+
 /** The schema of `model.json`. */
 export const ModelFileSchema = z.strictObject({
   format: z.literal("gradstream-model"),
   version: z.literal(1),
   name: z.string(),
+  /** The weight-initialisation seed, derived from the run's. */
   seed: z.int().nonnegative(),
+  /** The run's seed (config.seed). */
+  runSeed: z.int().nonnegative().optional(),
+  task: z.enum(["classification", "regression"]).default("classification"),
   architecture: z.strictObject({
     layers: z.array(z.int().positive()).min(2),
     activation: z.enum(["sigmoid", "relu", "tanh", "step"]),
@@ -49,6 +83,8 @@ export const ModelFileSchema = z.strictObject({
         std: z.array(z.number()),
       }),
     ]),
+    table: TableEncodingJson.optional(),
+    target: z.strictObject({ mean: z.number(), std: z.number().positive() }).optional(),
   }),
   params: z.record(z.string(), MatrixJson),
 });
@@ -67,10 +103,14 @@ export function modelToJson(
   net: MultiLayerNet,
   meta: {
     name: string;
+    seed?: number;
+    task?: "classification" | "regression";
     featureShape: number[];
     classes: number;
     classNames?: string[];
     normalization: Normalization;
+    table?: TableEncoding;
+    target?: TargetScaling;
   },
 ): ModelFile {
   const params: ModelFile["params"] = {};
@@ -82,6 +122,8 @@ export function modelToJson(
     version: 1,
     name: meta.name,
     seed: net.seed,
+    ...(meta.seed !== undefined ? { runSeed: meta.seed } : {}),
+    task: meta.task ?? "classification",
     architecture: {
       layers: [...net.sizes],
       activation: net.activation,
@@ -95,6 +137,8 @@ export function modelToJson(
       classes: meta.classes,
       ...(meta.classNames ? { classNames: meta.classNames } : {}),
       normalization: meta.normalization,
+      ...(meta.table ? { table: meta.table } : {}),
+      ...(meta.target ? { target: meta.target } : {}),
     },
     params,
   };

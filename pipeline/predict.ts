@@ -11,7 +11,11 @@ import { normalizeValues } from "../data/normalize.ts";
 import { backendKernels, type BackendName, withKernelsSync } from "../nn/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
-import { loadModel } from "./model_file.ts";
+import { loadModel, type ModelFile } from "./model_file.ts";
+import { join } from "node:path";
+import { readTable } from "../data/table.ts";
+import { cellText, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
+import { UsageError } from "./errors.ts";
 
 /** Options of {@linkcode predictFile}. */
 export interface PredictOptions {
@@ -21,19 +25,107 @@ export interface PredictOptions {
   header?: boolean;
   /** The kernels [the default: wasm where available]. */
   backend?: BackendName;
+  /** Told once about values the model never saw in training (unseen categories). */
+  onWarning?: (message: string) => void;
+}
+
+/** The model file of a run directory, or the path itself when it is a file. */
+export async function modelPathOf(target: string): Promise<string> {
+  try {
+    return (await Deno.stat(target)).isDirectory ? join(target, "model.json") : target;
+  } catch {
+    throw new UsageError(`${target}: no such run directory or model file`);
+  }
 }
 
 /**
- * Predictions CSV text (`row,class,probability[,label]`) for the inputs in `inputPath`.
- * A CSV may hold just the features, or the features plus a label column (then reported too).
+ * Predictions CSV text for the inputs in `inputPath`: for classification
+ * `row,class,probability,p_<class>…[,label]`, for regression `row,value[,label]`. A model
+ * trained on a table reads raw rows as in its training file (columns by header name, text,
+ * blanks and all) and applies its stored encoding; other models read a CSV of the features
+ * (plus, optionally, a label column) or IDX images.
  */
 export async function predictFile(
-  modelPath: string,
+  target: string,
   inputPath: string,
   options: PredictOptions = {},
 ): Promise<string> {
-  const { net, file } = await loadModel(modelPath);
+  const { net, file } = await loadModel(await modelPathOf(target));
   const features = net.sizes[0]!;
+  const { x, labels } = file.data.table
+    ? await readRawRows(file.data.table, inputPath, options)
+    : await readFeatureRows(file, features, inputPath, options);
+  normalizeValues(file.data.normalization, x, features);
+  const input = new Matrix(x.length / features, features, x);
+  const y = withKernelsSync(backendKernels(options.backend), () => net.predict(input));
+  checkFinite(y, inputPath);
+  const echo = labels ? ["label"] : [];
+  if (file.task === "regression") {
+    const mean = file.data.target?.mean ?? 0;
+    const std = file.data.target?.std ?? 1;
+    const rows: (string | number)[][] = [["row", "value", ...echo]];
+    for (let i = 0; i < y.rows; i++) {
+      rows.push([i, y.data[i * y.cols]! * std + mean, ...(labels ? [labels[i]!] : [])]);
+    }
+    return stringify(rows);
+  }
+  const names = classNamesOf(file);
+  const rows: (string | number)[][] = [[
+    "row",
+    "class",
+    "probability",
+    ...names.map((n) => `p_${n}`),
+    ...echo,
+  ]];
+  for (let i = 0; i < y.rows; i++) {
+    const k = argmax(y.data, i * y.cols, y.cols);
+    rows.push([
+      i,
+      names[k]!,
+      y.get(i, k),
+      ...Array.from(y.data.subarray(i * y.cols, (i + 1) * y.cols)),
+      ...(labels ? [labels[i]!] : []),
+    ]);
+  }
+  return stringify(rows);
+}
+
+/** A tabular model's raw input rows, encoded as in training. */
+async function readRawRows(
+  encoding: TableEncoding,
+  inputPath: string,
+  options: PredictOptions,
+): Promise<{ x: Float64Array; labels: string[] | null }> {
+  const header = options.header ?? true;
+  const table = await readTable(inputPath, { labelColumn: null, header });
+  if (!header) {
+    // Without a header the columns are the model's feature columns, in training order.
+    if (table.names.length !== encoding.columns.length) {
+      throw new RangeError(
+        `${inputPath}: ${table.names.length} columns without a header; expected the model's ${encoding.columns.length} feature columns (${
+          encoding.columns.map((c) => c.name).join(", ")
+        }) in that order, or a header row naming them`,
+      );
+    }
+    table.names = encoding.columns.map((c) => c.name);
+  }
+  const rows = Int32Array.from({ length: table.rows }, (_, i) => i);
+  const { x, report } = encodeTable(table, rows, encoding, { dropRows: false });
+  const warning = unseenWarning(report, inputPath);
+  if (warning) options.onWarning?.(warning);
+  const at = header ? table.names.indexOf(encoding.label) : -1;
+  const column = at >= 0 ? table.columns[at] : null;
+  const labels = column ? Array.from(rows, (i) => cellText(column, i) ?? "") : null;
+  return { x: Float64Array.from(x), labels };
+}
+
+/** Feature rows of a model without a table encoding: a features CSV or IDX images. */
+async function readFeatureRows(
+  file: ModelFile,
+  features: number,
+  inputPath: string,
+  options: PredictOptions,
+): Promise<{ x: Float64Array; labels: string[] | null }> {
   const names = classNamesOf(file);
   let x: Float64Array;
   let labels: string[] | null = null;
@@ -67,18 +159,17 @@ export async function predictFile(
       );
     }
   }
-  normalizeValues(file.data.normalization, x, features);
-  const input = new Matrix(x.length / features, features, x);
-  const y = withKernelsSync(backendKernels(options.backend), () => net.predict(input));
-  const rows: (string | number)[][] = [[
-    "row",
-    "class",
-    "probability",
-    ...(labels ? ["label"] : []),
-  ]];
-  for (let i = 0; i < y.rows; i++) {
-    const k = argmax(y.data, i * y.cols, y.cols);
-    rows.push([i, names[k]!, y.get(i, k), ...(labels ? [labels[i]!] : [])]);
+  return { x, labels };
+}
+
+/** A model whose outputs overflow (a damaged or extreme weight) must not answer with NaN. */
+function checkFinite(y: Matrix, inputPath: string): void {
+  const bad = y.data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new RangeError(
+      `${inputPath}: row ${Math.floor(bad / y.cols)}: the model's output is ${
+        y.data[bad]
+      }; its weights or this row's values are out of range`,
+    );
   }
-  return stringify(rows);
 }

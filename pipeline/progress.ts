@@ -27,9 +27,7 @@ export function createProgress(
   const format = (step: EvaluatedStep, elapsed: number, rate: number) => {
     const done = step.iteration + 1;
     const eta = done > 0 ? (elapsed / done) * (totalIterations - done) : 0;
-    const acc = last
-      ? ` train ${last.trainAccuracy.toFixed(4)} test ${last.testAccuracy.toFixed(4)}`
-      : "";
+    const acc = last ? scoreLine(last) : "";
     return `iter ${String(done).padStart(width)}/${totalIterations} epoch ${step.epoch + 1} loss ${
       step.loss.toFixed(4)
     }${acc} ${Math.round(rate)} samples/s ${
@@ -81,4 +79,19 @@ export function teeProgress(...receivers: Progress[]): Progress {
     line: (text) => receivers.forEach((r) => r.line(text)),
     done: () => receivers.forEach((r) => r.done()),
   };
+}
+
+/** The scores of an evaluation as the progress line shows them. */
+function scoreLine(e: Evaluation): string {
+  const parts: string[] = [];
+  const add = (label: string, value: number | undefined) => {
+    if (value !== undefined) parts.push(`${label} ${value.toFixed(4)}`);
+  };
+  add("train", e.trainAccuracy);
+  add("val", e.validationAccuracy);
+  add("test", e.testAccuracy);
+  add("train rmse", e.trainRmse);
+  add("val rmse", e.validationRmse);
+  add("test rmse", e.testRmse);
+  return parts.length > 0 ? ` ${parts.join(" ")}` : "";
 }

@@ -4,6 +4,7 @@
  * symlinks to run directories, each swapped by an atomic rename.
  * @module
  */
+import { UsageError } from "./errors.ts";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
@@ -11,6 +12,8 @@ import { acquireLock } from "./lock.ts";
 import type { LoadedConfig } from "./load_config.ts";
 import { writeFileAtomic } from "./run_dir.ts";
 import { type Summary, train, type TrainOptions } from "./train.ts";
+
+type GateMetric = Config["promotion"]["metric"];
 
 /** The promotion decision, also stored in the new run's summary.json. */
 export interface Promotion {
@@ -70,13 +73,21 @@ export async function retrain(
 /** Apply the promotion gate. */
 export function decide(
   gate: Config["promotion"],
-  candidate: Pick<Summary, "testAccuracy" | "testLoss" | "perClassAccuracy">,
+  candidate: Partial<Pick<Summary, GateMetric>> & Pick<Summary, "perClassAccuracy">,
   current:
-    | Pick<EvaluationReport, "testAccuracy" | "testLoss" | "perClassAccuracy" | "classNames">
+    | Partial<Pick<EvaluationReport, GateMetric>> & Pick<EvaluationReport, "perClassAccuracy" | "classNames">
     | null,
   previousRun: string | null,
 ): Promotion {
-  const value = gate.metric === "testAccuracy" ? candidate.testAccuracy : candidate.testLoss;
+  const value = candidate[gate.metric];
+  if (value === undefined) {
+    throw new UsageError(
+      `promotion.metric ${gate.metric} is not measured by this run (${
+        gate.metric.startsWith("validation") ? "add data.split.validation" : "wrong task"
+      })`,
+    );
+  }
+  const higher = gate.metric === "testAccuracy" || gate.metric === "validationAccuracy";
   const base = { metric: gate.metric, candidate: value, previousRun };
   if (!current) {
     return {
@@ -86,8 +97,8 @@ export function decide(
       reason: "no current model: promoted the first one",
     };
   }
-  const was = gate.metric === "testAccuracy" ? current.testAccuracy : current.testLoss;
-  const gain = gate.metric === "testAccuracy" ? value - was : was - value;
+  const was = current[gate.metric] ?? NaN;
+  const gain = higher ? value - was : was - value;
   const fmt = (x: number) => x.toFixed(4);
   if (gain < gate.minDelta) {
     return {
@@ -95,7 +106,7 @@ export function decide(
       current: was,
       promoted: false,
       reason: `${gate.metric} ${fmt(value)} vs current ${fmt(was)}: ${
-        gate.metric === "testAccuracy" ? "gain" : "improvement"
+        higher ? "gain" : "improvement"
       } ${fmt(gain)} is below minDelta ${gate.minDelta}`,
     };
   }

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { stringify } from "csv-stringify/sync";
 
-/** The columns of `metrics.csv`, in order. */
+/** The columns of `metrics.csv` for classification without a validation split, in order. */
 export const METRIC_COLUMNS = [
   "iteration",
   "epoch",
@@ -18,13 +18,42 @@ export const METRIC_COLUMNS = [
   "elapsedSeconds",
 ] as const;
 
-/** One row of `metrics.csv`; accuracies are present on evaluation rows only. */
-export type MetricRow = {
+/** Every column `metrics.csv` can have. */
+export type MetricColumn =
+  | (typeof METRIC_COLUMNS)[number]
+  | "validationLoss"
+  | "validationAccuracy"
+  | "trainRmse"
+  | "validationRmse"
+  | "testRmse";
+
+/**
+ * The columns of a run's `metrics.csv`: the book's for classification, validation loss and
+ * accuracy when there is a validation split, and RMSEs in place of accuracies for regression.
+ */
+export function metricColumns(
+  task: "classification" | "regression",
+  validation: boolean,
+): MetricColumn[] {
+  const scores: MetricColumn[] = task === "regression"
+    ? ["trainRmse", ...(validation ? ["validationRmse" as const] : []), "testRmse"]
+    : ["trainAccuracy", "testAccuracy", ...(validation ? ["validationAccuracy" as const] : [])];
+  return [
+    "iteration",
+    "epoch",
+    "loss",
+    ...scores,
+    ...(validation ? ["validationLoss" as const] : []),
+    "learningRate",
+    "elapsedSeconds",
+  ];
+}
+
+/** One row of `metrics.csv`; scores are present on evaluation rows only. */
+export type MetricRow = Partial<Record<MetricColumn, number>> & {
   iteration: number;
   epoch: number;
   loss: number;
-  trainAccuracy?: number;
-  testAccuracy?: number;
   learningRate: number;
   elapsedSeconds: number;
 };
@@ -50,10 +79,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export class RunDirectory {
   readonly path: string;
   readonly root: string;
+  readonly columns: readonly MetricColumn[];
   #metrics: Deno.FsFile;
   #events: Deno.FsFile;
 
-  private constructor(root: string, path: string, metrics: Deno.FsFile, events: Deno.FsFile) {
+  private constructor(
+    root: string,
+    path: string,
+    metrics: Deno.FsFile,
+    events: Deno.FsFile,
+    columns: readonly MetricColumn[],
+  ) {
+    this.columns = columns;
     this.root = root;
     this.path = path;
     this.#metrics = metrics;
@@ -64,7 +101,12 @@ export class RunDirectory {
    * Create `<outputDir>/<name>/<timestamp>/`; fails early (before any training) when the
    * output folder cannot be written.
    */
-  static async create(outputDir: string, name: string, now = new Date()): Promise<RunDirectory> {
+  static async create(
+    outputDir: string,
+    name: string,
+    now = new Date(),
+    columns: readonly MetricColumn[] = METRIC_COLUMNS,
+  ): Promise<RunDirectory> {
     const root = join(outputDir, name);
     try {
       await Deno.mkdir(root, { recursive: true });
@@ -88,8 +130,8 @@ export class RunDirectory {
     }
     const metrics = await Deno.open(join(path, "metrics.csv"), { write: true, createNew: true });
     const events = await Deno.open(join(path, "events.jsonl"), { write: true, createNew: true });
-    metrics.writeSync(encoder.encode(stringify([[...METRIC_COLUMNS]])));
-    return new RunDirectory(root, path, metrics, events);
+    metrics.writeSync(encoder.encode(stringify([[...columns]])));
+    return new RunDirectory(root, path, metrics, events, columns);
   }
 
   /**
@@ -101,9 +143,10 @@ export class RunDirectory {
     const metricsPath = join(path, "metrics.csv");
     const lines = (await Deno.readTextFile(metricsPath)).split("\n");
     const kept = [lines[0]!];
+    const columns = lines[0]!.split(",") as MetricColumn[];
     for (const line of lines.slice(1)) {
       const cells = line.split(",");
-      if (cells.length !== METRIC_COLUMNS.length || !/^\d+$/.test(cells[0]!)) break;
+      if (cells.length !== columns.length || !/^\d+$/.test(cells[0]!)) break;
       if (Number(cells[0]) > iterations) break;
       kept.push(line);
     }
@@ -111,12 +154,12 @@ export class RunDirectory {
     const metrics = await Deno.open(metricsPath, { append: true });
     const events = await Deno.open(join(path, "events.jsonl"), { append: true, create: true });
     const root = join(path, "..");
-    return new RunDirectory(root, path, metrics, events);
+    return new RunDirectory(root, path, metrics, events, columns);
   }
 
   /** Append one row to `metrics.csv`. */
   metric(row: MetricRow): void {
-    const cells = METRIC_COLUMNS.map((c) => (row[c] === undefined ? "" : String(row[c])));
+    const cells = this.columns.map((c) => (row[c] === undefined ? "" : String(row[c])));
     writeAll(this.#metrics, stringify([cells]));
   }
 

@@ -18,7 +18,7 @@ import {
   finalEvaluation,
 } from "../stages/evaluate.ts";
 import { gradient } from "../stages/gradient.ts";
-import { load } from "../stages/load.ts";
+import { DEFAULT_TEST_FRACTION, load, loadOptions, type RowCounts } from "../stages/load.ts";
 import { defaultNormalize, normalize, type NormalizedSplits } from "../stages/normalize.ts";
 import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
@@ -27,21 +27,48 @@ import type { Config } from "./config.ts";
 import { ConfigError } from "./config_errors.ts";
 import { EarlyStopping } from "./early_stopping.ts";
 import { UsageError } from "./errors.ts";
-import { checkSizes, type LoadedConfig } from "./load_config.ts";
+import { checkSizes, layerSizes, type LoadedConfig, resolveLayers } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
 import { backendKernels, type BackendName, defaultBackend, withKernels } from "../nn/backends.ts";
 import { WasmTrainer } from "../nn/wasm_trainer.ts";
 import type { Progress } from "./progress.ts";
-import { RunDirectory } from "./run_dir.ts";
+import { type MetricColumn, metricColumns, RunDirectory } from "./run_dir.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { balancedClassWeights } from "../nn/losses.ts";
+import type { ClassScores } from "../nn/metrics.ts";
 import { writeReport } from "../report/report.ts";
 
-/** `summary.json`. */
+/** Per-class scores on the test split, by class name. */
+export type PerClass = Record<string, ClassScores>;
+
+/**
+ * `summary.json`. Classification fills the accuracies and per-class scores, regression the
+ * RMSE, MAE and R² (in the target's units); validation entries need a validation split.
+ */
 export interface Summary {
   name: string;
   seed: number;
-  testAccuracy: number;
-  trainAccuracy: number;
+  task: "classification" | "regression";
+  testAccuracy?: number;
+  trainAccuracy?: number;
   testLoss: number;
+  validationAccuracy?: number;
+  validationLoss?: number;
+  validationMacroF1?: number;
+  validationBalancedAccuracy?: number;
+  testMacroF1?: number;
+  testBalancedAccuracy?: number;
+  perClass?: PerClass;
+  testRmse?: number;
+  testMae?: number;
+  testR2?: number;
+  validationRmse?: number;
+  validationMae?: number;
+  validationR2?: number;
+  trainRmse?: number;
+  /** The metric that chose the saved parameters (early stopping), or null. */
+  selectedBy: string | null;
+  rows: RowCounts;
   /** Mean training loss over the last epoch's iterations (or all of them, if fewer). */
   finalLoss: number;
   iterations: number;
@@ -111,11 +138,13 @@ export async function train(
   if (resumed) checkFingerprint(resumed, config, options.resume!);
   else await checkWritable(join(config.output.dir, name));
 
-  const splits = await loadData(loaded);
-  const backend = effectiveBackend(config);
+  const { splits, config: resolved } = await loadData(loaded);
+  for (const warning of splits.warnings ?? []) options.progress?.line(`warning: ${warning}`);
+  const backend = effectiveBackend(resolved);
   return await withKernels(
     backendKernels(backend),
-    () => runTraining(loaded, splits, backend, options, now, started, resumed),
+    () =>
+      runTraining({ ...loaded, config: resolved }, splits, backend, options, now, started, resumed),
   );
 }
 
@@ -133,7 +162,12 @@ async function runTraining(
   let trainer: WasmTrainer | null = null;
   const run = resumed
     ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
-    : await RunDirectory.create(config.output.dir, name);
+    : await RunDirectory.create(
+      config.output.dir,
+      name,
+      new Date(),
+      metricColumns(config.task, splits.validation !== undefined),
+    );
   const emit = (event: Record<string, unknown>) => {
     const stamped = { time: new Date().toISOString(), ...event };
     run.event(stamped);
@@ -179,9 +213,12 @@ async function runTraining(
     } else {
       emit({ event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path });
     }
+    for (const message of splits.warnings ?? []) emit({ event: "warning", message });
     // Backprop on the wasm backend trains in WebAssembly memory: parameters and optimizer
     // state stay there between steps and are copied back whenever the host reads them.
-    trainer = backend === "wasm" && config.gradient.method === "backprop" &&
+    // Class weights travel as scaled one-hot targets, which the trainer (labels only) lacks.
+    const classWeights = classWeightsFor(config, splits.train);
+    trainer = backend === "wasm" && config.gradient.method === "backprop" && !classWeights &&
         WasmTrainer.supports(net) === null
       ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize })
       : null;
@@ -227,7 +264,10 @@ async function runTraining(
               decay.factor ** Math.floor(i / perEpoch / decay.every);
           }
         }),
-        sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot }),
+        sampleBatch(splits.train, sampler, {
+          oneHot: config.data.oneHot,
+          ...(classWeights ? { classWeights } : {}),
+        }),
         gradient(net, config.gradient, trainer ? { trainer } : {}),
         update(
           net,
@@ -253,12 +293,7 @@ async function runTraining(
             iteration: done,
             epoch: step.epoch + 1,
             loss: step.loss,
-            ...(step.evaluation
-              ? {
-                trainAccuracy: step.evaluation.trainAccuracy,
-                testAccuracy: step.evaluation.testAccuracy,
-              }
-              : {}),
+            ...(step.evaluation ? scoresOf(step.evaluation) : {}),
             learningRate: step.learningRate,
             elapsedSeconds: round(elapsed),
           });
@@ -328,9 +363,8 @@ async function runTraining(
     const summary: Summary = {
       name,
       seed: config.seed,
-      testAccuracy: final.testAccuracy,
-      trainAccuracy: final.trainAccuracy,
-      testLoss: final.testLoss,
+      task: config.task,
+      ...definedScores(final),
       finalLoss: recentLosses.reduce((a, b) => a + b, 0) / Math.max(recentLosses.length, 1),
       iterations: iterationsDone,
       epochs: round(iterationsDone / perEpoch),
@@ -339,10 +373,21 @@ async function runTraining(
       stoppedEarly,
       modelIteration,
       resumed: resumed !== null,
+      selectedBy: stopping && stopping.options.restoreBest && stopping.best
+        ? stopping.options.metric
+        : null,
+      rows: splits.rows ?? {
+        train: splits.train.count,
+        validation: splits.validation?.count ?? 0,
+        test: splits.test.count,
+        droppedMissingLabel: 0,
+        droppedMissingValues: 0,
+      },
       perClassAccuracy: final.perClassAccuracy,
       confusion: final.confusion,
+      ...(final.perClass ? { perClass: perClassByName(final.perClass, splits.test) } : {}),
     };
-    await run.writeJson("model.json", modelFor(net, name, splits));
+    await run.writeJson("model.json", modelFor(net, name, config, splits));
     await run.writeJson("summary.json", summary);
     try {
       await writeReport(run.path, { net, test: splits.test });
@@ -364,23 +409,105 @@ async function runTraining(
   }
 }
 
-/** Load and normalise the config's data, then check the model against it. */
-async function loadData(loaded: LoadedConfig): Promise<NormalizedSplits> {
+/**
+ * Load and normalise the config's data, then check the model against it; `auto` layer sizes
+ * become the data's feature and output counts.
+ */
+async function loadData(
+  loaded: LoadedConfig,
+): Promise<{ splits: NormalizedSplits; config: Config }> {
   const { config } = loaded;
-  const setting = config.data.normalize ?? defaultNormalize(config.data.source.kind);
+  const setting = config.data.normalize ?? defaultNormalize(config.data.source);
   const splits = await lastValueFrom(
-    of(config.data.source).pipe(load({ seed: config.seed }), normalize(setting)),
+    of(config.data.source).pipe(load(loadOptions(config)), normalize(setting)),
   );
+  const facts = {
+    features: splits.train.features,
+    classes: config.task === "regression" ? 1 : splits.train.classes,
+    trainCount: splits.train.count,
+  };
   const problems: string[] = [];
-  checkSizes(config, { ...splits.train, trainCount: splits.train.count }, problems);
+  checkSizes(config, facts, problems);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
-  return splits;
+  return { splits, config: resolveLayers(config, facts) };
 }
 
 /** The config as the run used it: defaults filled in, the normalisation made explicit. */
 function resolvedConfig(config: Config, name: string): Config {
-  const normalize = config.data.normalize ?? defaultNormalize(config.data.source.kind);
-  return { ...config, name, data: { ...config.data, normalize } };
+  const normalize = config.data.normalize ?? defaultNormalize(config.data.source);
+  const source = config.data.source;
+  const split = source.kind === "csv" && source.file !== undefined
+    ? { test: DEFAULT_TEST_FRACTION, ...config.data.split }
+    : config.data.split;
+  return { ...config, name, data: { ...config.data, normalize, ...(split ? { split } : {}) } };
+}
+
+/** Per-sample loss weights of each class, or null when the config weights none. */
+export function classWeightsFor(config: Config, train: Dataset): Float64Array | null {
+  const setting = config.training.classWeights;
+  if (setting === "none" || config.task === "regression") return null;
+  if (setting === "balanced") return balancedClassWeights(train.labels, train.classes);
+  const names = train.classNames ?? Array.from({ length: train.classes }, (_, i) => String(i));
+  const unknown = Object.keys(setting).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `training.classWeights names ${unknown.map((n) => `"${n}"`).join(", ")}, not among the classes ${
+        names.map((n) => `"${n}"`).join(", ")
+      }`,
+    );
+  }
+  return Float64Array.from(names, (name) => setting[name] ?? 1);
+}
+
+/** The evaluation's scores as metrics.csv cells. */
+function scoresOf(e: Evaluation): Partial<Record<MetricColumn, number>> {
+  const out: Partial<Record<MetricColumn, number>> = {};
+  for (
+    const key of [
+      "trainAccuracy",
+      "testAccuracy",
+      "validationAccuracy",
+      "validationLoss",
+      "trainRmse",
+      "validationRmse",
+      "testRmse",
+    ] as const
+  ) {
+    if (e[key] !== undefined) out[key] = e[key];
+  }
+  return out;
+}
+
+/** The final evaluation's scalar scores, those that apply to the task. */
+function definedScores(final: FinalEvaluation): Partial<Summary> & { testLoss: number } {
+  const out: Partial<Summary> & { testLoss: number } = { testLoss: final.testLoss };
+  for (
+    const key of [
+      "testAccuracy",
+      "trainAccuracy",
+      "validationAccuracy",
+      "validationLoss",
+      "validationMacroF1",
+      "validationBalancedAccuracy",
+      "testMacroF1",
+      "testBalancedAccuracy",
+      "testRmse",
+      "testMae",
+      "testR2",
+      "validationRmse",
+      "validationMae",
+      "validationR2",
+      "trainRmse",
+    ] as const
+  ) {
+    if (final[key] !== undefined) out[key] = final[key];
+  }
+  return out;
+}
+
+function perClassByName(scores: ClassScores[], test: Dataset): PerClass {
+  const names = test.classNames ?? scores.map((_, i) => String(i));
+  return Object.fromEntries(scores.map((s, k) => [names[k]!, s]));
 }
 
 /** The backend a config trains with: the numerical method always computes in float64 (js). */
@@ -394,7 +521,7 @@ export function fingerprint(config: Config): Record<string, unknown> {
     seed: config.seed,
     data: {
       ...config.data,
-      normalize: config.data.normalize ?? defaultNormalize(config.data.source.kind),
+      normalize: config.data.normalize ?? defaultNormalize(config.data.source),
     },
     model: config.model,
     loss: config.loss,
@@ -427,7 +554,7 @@ function checkFingerprint(state: TrainingState, config: Config, runDir: string):
 
 /** The network a config describes, seeded from the run's seed. */
 export function createNetwork(config: Config): MultiLayerNet {
-  return new MultiLayerNet(config.model.layers, {
+  return new MultiLayerNet(layerSizes(config), {
     activation: config.model.activation,
     output: config.model.output,
     loss: config.loss,
@@ -438,13 +565,17 @@ export function createNetwork(config: Config): MultiLayerNet {
   });
 }
 
-function modelFor(net: MultiLayerNet, name: string, splits: NormalizedSplits) {
+function modelFor(net: MultiLayerNet, name: string, config: Config, splits: NormalizedSplits) {
   return modelToJson(net, {
     name,
+    seed: config.seed,
+    task: config.task,
     featureShape: splits.train.shape,
     classes: splits.train.classes,
     ...(splits.train.classNames ? { classNames: splits.train.classNames } : {}),
     normalization: splits.normalization,
+    ...(splits.encoding ? { table: splits.encoding } : {}),
+    ...(splits.train.target ? { target: splits.train.target } : {}),
   });
 }
 

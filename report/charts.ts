@@ -17,6 +17,10 @@ export interface MetricPoint {
   loss: number;
   trainAccuracy: number | null;
   testAccuracy: number | null;
+  validationAccuracy?: number | null;
+  trainRmse?: number | null;
+  validationRmse?: number | null;
+  testRmse?: number | null;
 }
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -65,31 +69,135 @@ export function lossChartSpec(
   };
 }
 
-/** Train and test accuracy per evaluation: the gap between them is the overfitting. */
+/**
+ * Train, validation (when there is a split) and test accuracy per evaluation: the gap between
+ * train and the others is the overfitting.
+ */
 export function accuracyChartSpec(points: MetricPoint[], meta: RunMeta): Record<string, unknown> {
+  return scoreChartSpec(points, meta, {
+    what: "Train, validation and test accuracy",
+    field: "accuracy",
+    axis: "accuracy (fraction correct)",
+    of: { train: "trainAccuracy", validation: "validationAccuracy", test: "testAccuracy" },
+  });
+}
+
+/** Regression: train, validation and test RMSE per evaluation, in the target's units. */
+export function rmseChartSpec(points: MetricPoint[], meta: RunMeta): Record<string, unknown> {
+  return scoreChartSpec(points, meta, {
+    what: "Train, validation and test RMSE",
+    field: "rmse",
+    axis: "root mean squared error (target units)",
+    of: { train: "trainRmse", validation: "validationRmse", test: "testRmse" },
+  });
+}
+
+type ScoreKey = Exclude<keyof MetricPoint, "iteration" | "epoch" | "loss">;
+
+function scoreChartSpec(
+  points: MetricPoint[],
+  meta: RunMeta,
+  chart: { what: string; field: string; axis: string; of: Record<string, ScoreKey> },
+): Record<string, unknown> {
   const values = points.flatMap((p) =>
-    p.trainAccuracy === null || p.testAccuracy === null ? [] : [
-      { iteration: p.iteration, epoch: p.epoch, split: "train", accuracy: p.trainAccuracy },
-      { iteration: p.iteration, epoch: p.epoch, split: "test", accuracy: p.testAccuracy },
-    ]
+    Object.entries(chart.of).flatMap(([split, key]) => {
+      const v = p[key];
+      return v === null || v === undefined
+        ? []
+        : [{ iteration: p.iteration, epoch: p.epoch, split, [chart.field]: v }];
+    })
   );
   return {
     $schema: SCHEMA,
-    title: title("Train and test accuracy", meta),
+    title: title(chart.what, meta),
     width: 640,
     height: 300,
     data: { values },
     mark: { type: "line", point: true },
     encoding: {
       x: { field: "iteration", type: "quantitative", title: "iteration (mini-batches)" },
-      y: {
-        field: "accuracy",
-        type: "quantitative",
-        title: "accuracy (fraction correct)",
-        scale: { zero: false },
+      y: { field: chart.field, type: "quantitative", title: chart.axis, scale: { zero: false } },
+      color: {
+        field: "split",
+        type: "nominal",
+        title: "split",
+        sort: ["train", "validation", "test"],
       },
-      color: { field: "split", type: "nominal", title: "split", sort: ["train", "test"] },
     },
+  };
+}
+
+/** Regression: each test row's prediction against its true value, with the diagonal y = x. */
+export function predictionChartSpec(
+  predicted: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  meta: RunMeta,
+): Record<string, unknown> {
+  const values = Array.from(actual, (t, i) => ({ actual: t, predicted: predicted[i]! }));
+  const lo = Math.min(...values.map((v) => Math.min(v.actual, v.predicted)));
+  const hi = Math.max(...values.map((v) => Math.max(v.actual, v.predicted)));
+  return {
+    $schema: SCHEMA,
+    title: title("Predicted against true (test rows)", meta),
+    width: 360,
+    height: 360,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "point", filled: true, opacity: 0.6 },
+        encoding: {
+          x: { field: "actual", type: "quantitative", title: "true value", scale: { zero: false } },
+          y: {
+            field: "predicted",
+            type: "quantitative",
+            title: "predicted value",
+            scale: { zero: false },
+          },
+        },
+      },
+      {
+        data: { values: [{ actual: lo, predicted: lo }, { actual: hi, predicted: hi }] },
+        mark: { type: "line", color: "#999", strokeDash: [4, 4] },
+        encoding: {
+          x: { field: "actual", type: "quantitative" },
+          y: { field: "predicted", type: "quantitative" },
+        },
+      },
+    ],
+  };
+}
+
+/** Regression: residuals (true - predicted) of the test rows against the prediction. */
+export function residualChartSpec(
+  predicted: ArrayLike<number>,
+  actual: ArrayLike<number>,
+  meta: RunMeta,
+): Record<string, unknown> {
+  const values = Array.from(actual, (t, i) => ({
+    predicted: predicted[i]!,
+    residual: t - predicted[i]!,
+  }));
+  return {
+    $schema: SCHEMA,
+    title: title("Residuals (test rows)", meta),
+    width: 360,
+    height: 360,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "point", filled: true, opacity: 0.6 },
+        encoding: {
+          x: {
+            field: "predicted",
+            type: "quantitative",
+            title: "predicted value",
+            scale: { zero: false },
+          },
+          y: { field: "residual", type: "quantitative", title: "true - predicted" },
+        },
+      },
+      { data: { values: [{ y: 0 }] }, mark: { type: "rule", color: "#999" }, encoding: { y: { field: "y", type: "quantitative" } } },
+    ],
   };
 }
 

