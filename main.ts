@@ -243,7 +243,11 @@ function resultLine(s: Summary): string {
   }
   return `test accuracy ${f(s.testAccuracy!)}, train accuracy ${f(s.trainAccuracy!)}${
     s.validationAccuracy !== undefined ? `, validation accuracy ${f(s.validationAccuracy)}` : ""
-  }${s.testBalancedAccuracy !== undefined && s.perClassAccuracy.length > 2 ? `, test balanced accuracy ${f(s.testBalancedAccuracy)}` : ""}`;
+  }${
+    s.testBalancedAccuracy !== undefined && s.perClassAccuracy.length > 2
+      ? `, test balanced accuracy ${f(s.testBalancedAccuracy)}`
+      : ""
+  }`;
 }
 
 async function scheduleCommand(args: string[]): Promise<number> {
@@ -317,7 +321,9 @@ async function predictCommand(args: string[]): Promise<number> {
     })
   );
   if (positionals.length !== 2) {
-    throw new UsageError(`predict takes a run directory or model.json, and an input file\n${USAGE}`);
+    throw new UsageError(
+      `predict takes a run directory or model.json, and an input file\n${USAGE}`,
+    );
   }
   const label = values["label-column"];
   const csv = await predictFile(positionals[0]!, positionals[1]!, {

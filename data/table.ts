@@ -105,9 +105,7 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
             `${path}: the file holds NUL bytes; expected UTF-8 text (is it UTF-16? save it as UTF-8)`,
           );
         }
-        names = header
-          ? record.map((n) => n.trim())
-          : record.map((_, i) => `column${i + 1}`);
+        names = header ? record.map((n) => n.trim()) : record.map((_, i) => `column${i + 1}`);
         labelIndex = options.labelColumn === null
           ? -1
           : resolveLabelColumn(options.labelColumn ?? 0, names, header, path);

@@ -103,7 +103,14 @@ export function fitEncoding(
     const text = categorical.has(name) ||
       cells.some((cell) => cell !== null && !Number.isFinite(Number(cell)));
     if (text) columns.push(fitCategorical(name, cells, missing.categorical));
-    else columns.push(fitNumeric(name, cells.map((cell) => (cell === null ? NaN : Number(cell))), missing.numeric, table.path));
+    else {columns.push(
+        fitNumeric(
+          name,
+          cells.map((cell) => (cell === null ? NaN : Number(cell))),
+          missing.numeric,
+          table.path,
+        ),
+      );}
   });
   if (columns.length === 0) {
     throw new RangeError(`${table.path}: no feature columns are left after data.columns.ignore`);
@@ -125,7 +132,9 @@ function fitNumeric(
   const present = values.filter((v) => !Number.isNaN(v));
   if (present.length === 0) {
     throw new RangeError(
-      `${path}: column ${quote(name)} is blank in every training row; ignore it (data.columns.ignore)`,
+      `${path}: column ${
+        quote(name)
+      } is blank in every training row; ignore it (data.columns.ignore)`,
     );
   }
   let min = Infinity;
@@ -214,7 +223,8 @@ export function encodeRows(
     for (let c = 0; c < encoding.columns.length; c++) {
       const column = encoding.columns[c]!;
       const raw = cell(i, c);
-      const blank = raw === null || raw === undefined || (typeof raw === "string" && raw.trim() === "");
+      const blank = raw === null || raw === undefined ||
+        (typeof raw === "string" && raw.trim() === "");
       if (blank && column.fill === null && !(column.kind === "categorical" && column.ownCategory)) {
         const strategy = encoding.missing[column.kind];
         if (strategy === "drop-row" && options.dropRows !== false) {
@@ -234,7 +244,9 @@ export function encodeRows(
           v = Number(String(raw).trim());
           if (!Number.isFinite(v)) {
             throw new TypeError(
-              `${where(i, column.name)}: expected a number (the column is numeric in the training rows) but found ${
+              `${
+                where(i, column.name)
+              }: expected a number (the column is numeric in the training rows) but found ${
                 quote(String(raw))
               }`,
             );
@@ -293,7 +305,9 @@ export function unseenWarning(report: EncodeReport, what: string): string | null
   const entries = Object.entries(report.unseen);
   if (entries.length === 0) return null;
   const total = entries.reduce((n, [, k]) => n + k, 0);
-  return `${what}: ${total} value${total === 1 ? "" : "s"} not seen in training, encoded as no category (${
+  return `${what}: ${total} value${
+    total === 1 ? "" : "s"
+  } not seen in training, encoded as no category (${
     entries.map(([name, k]) => `${name}: ${k}`).join(", ")
   })`;
 }

@@ -33,7 +33,9 @@ const Csv = z.strictObject({
   file: z.string().min(1).optional().describe(
     "One file holding every row; data.split.test carves the test rows out of it.",
   ),
-  train: z.string().min(1).optional().describe("The training rows (with `test`, instead of `file`)."),
+  train: z.string().min(1).optional().describe(
+    "The training rows (with `test`, instead of `file`).",
+  ),
   test: z.string().min(1).optional().describe("The test rows (with `train`)."),
   labelColumn: z.union([z.int(), z.string().min(1)]).default(0).describe(
     "A header name, a 0-based index, or a negative index from the end (-1: the last column).",

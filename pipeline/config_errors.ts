@@ -76,6 +76,8 @@ function describe(issue: z.core.$ZodIssue, schema: z.ZodType, input: unknown): s
         ? `Expected ${issue.expected} but found ${shown}`
         : `Missing required ${issue.expected}`;
     case "invalid_value":
+      // A schema's own message (zod's generic one starts "Invalid") says more than the list.
+      if (!issue.message.startsWith("Invalid")) return issue.message;
       return `Expected one of ${issue.values.map(show).join(", ")} but found ${shown}`;
     case "custom":
       return issue.message;

@@ -95,7 +95,11 @@ export function formatReport(r: EvaluationReport): string {
       ...head,
       `train RMSE ${f(r.trainRmse)}`,
       ...(r.validationRmse !== undefined
-        ? [`validation RMSE ${f(r.validationRmse)}  MAE ${f(r.validationMae)}  R² ${f(r.validationR2)}`]
+        ? [
+          `validation RMSE ${f(r.validationRmse)}  MAE ${f(r.validationMae)}  R² ${
+            f(r.validationR2)
+          }`,
+        ]
         : []),
       `test RMSE ${f(r.testRmse)}  MAE ${f(r.testMae)}  R² ${f(r.testR2)}`,
     ].join("\n");
@@ -123,12 +127,16 @@ export function formatReport(r: EvaluationReport): string {
     `test macro F1 ${f(r.testMacroF1)}  test balanced accuracy ${f(r.testBalancedAccuracy)}`,
     "",
     `confusion matrix (rows: true class, columns: predicted), test scores per class:`,
-    `${"".padStart(w)} ${names.map((n) => n.padStart(w)).join(" ")}  precision recall     f1 support`,
+    `${"".padStart(w)} ${
+      names.map((n) => n.padStart(w)).join(" ")
+    }  precision recall     f1 support`,
     ...r.confusion.map((row, k) => {
       const s = r.perClass?.[k];
       return `${names[k]!.padStart(w)} ${row.map((c) => String(c).padStart(w)).join(" ")}  ${
         f(s?.precision).padStart(9)
-      } ${f(s?.recall).padStart(6)} ${f(s?.f1).padStart(6)} ${String(s?.support ?? "").padStart(7)}`;
+      } ${f(s?.recall).padStart(6)} ${f(s?.f1).padStart(6)} ${
+        String(s?.support ?? "").padStart(7)
+      }`;
     }),
   ];
   return lines.join("\n");

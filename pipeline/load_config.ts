@@ -175,7 +175,9 @@ function withTaskDefaults(parsed: z.infer<typeof ConfigSchema>, problems: string
     );
   }
   if (regression && parsed.training.classWeights !== "none") {
-    problems.push(`✖ classWeights need classes; task is "regression"\n  → at training.classWeights`);
+    problems.push(
+      `✖ classWeights need classes; task is "regression"\n  → at training.classWeights`,
+    );
   }
   return { ...parsed, loss, model: { ...parsed.model, output } };
 }
@@ -219,12 +221,16 @@ function checkSplits(config: Config, problems: string[]): void {
   }
   if (stopping) {
     const regressionMetric = stopping.metric === "validationRmse";
-    if (regressionMetric !== (config.task === "regression") && stopping.metric !== "validationLoss") {
+    if (
+      regressionMetric !== (config.task === "regression") && stopping.metric !== "validationLoss"
+    ) {
       problems.push(
         `✖ ${stopping.metric} is a ${
           regressionMetric ? "regression" : "classification"
         } metric but task is "${config.task}"; use ${
-          config.task === "regression" ? "validationRmse or validationLoss" : "validationAccuracy, validationLoss or validationMacroF1"
+          config.task === "regression"
+            ? "validationRmse or validationLoss"
+            : "validationAccuracy, validationLoss or validationMacroF1"
         }\n  → at evaluation.earlyStopping.metric`,
       );
     }
@@ -277,7 +283,10 @@ export function checkSizes(config: Config, facts: DataFacts, problems: string[])
 }
 
 /** The config with `auto` layer sizes replaced by the data's feature and output counts. */
-export function resolveLayers(config: Config, facts: { features: number; classes: number }): Config {
+export function resolveLayers(
+  config: Config,
+  facts: { features: number; classes: number },
+): Config {
   const layers = config.model.layers.map((n, i, all) =>
     n !== "auto" ? n : i === 0 ? facts.features : i === all.length - 1 ? facts.classes : n
   );

@@ -75,7 +75,8 @@ export function decide(
   gate: Config["promotion"],
   candidate: Partial<Pick<Summary, GateMetric>> & Pick<Summary, "perClassAccuracy">,
   current:
-    | Partial<Pick<EvaluationReport, GateMetric>> & Pick<EvaluationReport, "perClassAccuracy" | "classNames">
+    | Partial<Pick<EvaluationReport, GateMetric>>
+      & Pick<EvaluationReport, "perClassAccuracy" | "classNames">
     | null,
   previousRun: string | null,
 ): Promotion {

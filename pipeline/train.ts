@@ -140,6 +140,7 @@ export async function train(
 
   const { splits, config: resolved } = await loadData(loaded);
   for (const warning of splits.warnings ?? []) options.progress?.line(`warning: ${warning}`);
+  classWeightsFor(resolved, splits.train); // a class name that does not exist fails here
   const backend = effectiveBackend(resolved);
   return await withKernels(
     backendKernels(backend),
@@ -451,9 +452,9 @@ export function classWeightsFor(config: Config, train: Dataset): Float64Array | 
   const unknown = Object.keys(setting).filter((name) => !names.includes(name));
   if (unknown.length > 0) {
     throw new UsageError(
-      `training.classWeights names ${unknown.map((n) => `"${n}"`).join(", ")}, not among the classes ${
-        names.map((n) => `"${n}"`).join(", ")
-      }`,
+      `training.classWeights names ${
+        unknown.map((n) => `"${n}"`).join(", ")
+      }, not among the classes ${names.map((n) => `"${n}"`).join(", ")}`,
     );
   }
   return Float64Array.from(names, (name) => setting[name] ?? 1);

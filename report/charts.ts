@@ -196,7 +196,11 @@ export function residualChartSpec(
           y: { field: "residual", type: "quantitative", title: "true - predicted" },
         },
       },
-      { data: { values: [{ y: 0 }] }, mark: { type: "rule", color: "#999" }, encoding: { y: { field: "y", type: "quantitative" } } },
+      {
+        data: { values: [{ y: 0 }] },
+        mark: { type: "rule", color: "#999" },
+        encoding: { y: { field: "y", type: "quantitative" } },
+      },
     ],
   };
 }

@@ -20,18 +20,18 @@ svg{background:#fff;border:1px solid #ddd;margin-top:8px} .axis{font-size:11px;f
 <div class="numbers">
 <div>iteration<b id="iteration">–</b></div><div>epoch<b id="epoch">–</b></div>
 <div>loss<b id="loss">–</b></div><div>samples/s<b id="rate">–</b></div>
-<div>train accuracy<b id="train">–</b></div><div>test accuracy<b id="test">–</b></div>
+<div><span class="scoreName">train accuracy</span><b id="train">–</b></div><div><span class="scoreName">validation accuracy</span><b id="validation">–</b></div><div><span class="scoreName">test accuracy</span><b id="test">–</b></div>
 <div>elapsed<b id="elapsed">–</b></div><div>ETA<b id="eta">–</b></div>
 </div>
 <h2>Training loss</h2>
 <svg id="lossChart" width="960" height="260"><path id="lossPath" data-points="0" fill="none" stroke="#1f4e8c" stroke-width="1.5"/><g id="lossAxes"></g></svg>
-<h2>Train and test accuracy</h2>
-<svg id="accChart" width="960" height="260"><path id="trainPath" data-points="0" fill="none" stroke="#3b75af" stroke-width="2"/><path id="testPath" data-points="0" fill="none" stroke="#ef8636" stroke-width="2"/><g id="accAxes"></g>
-<text class="legend" x="820" y="20" fill="#3b75af">● train</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
+<h2 id="scoreTitle">Train, validation and test accuracy</h2>
+<svg id="accChart" width="960" height="260"><path id="trainPath" data-points="0" fill="none" stroke="#3b75af" stroke-width="2"/><path id="validationPath" data-points="0" fill="none" stroke="#3a923a" stroke-width="2"/><path id="testPath" data-points="0" fill="none" stroke="#ef8636" stroke-width="2"/><g id="accAxes"></g>
+<text class="legend" x="720" y="20" fill="#3b75af">● train</text><text class="legend" x="780" y="20" fill="#3a923a">● validation</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
 <script>
 const W = 960, H = 260, L = 56, R = 16, T = 14, B = 30;
 let state;
-function reset() { state = { total: 0, loss: [], train: [], test: [] }; }
+function reset() { state = { total: 0, loss: [], train: [], validation: [], test: [], rmse: false }; }
 reset();
 const $ = (id) => document.getElementById(id);
 const fmt = (x, d = 4) => (x === undefined || x === null ? "–" : Math.abs(x) < 5e-5 ? (0).toFixed(d) : Number(x).toFixed(d));
@@ -70,13 +70,17 @@ function draw() {
       axes($("lossAxes"), s, "loss");
     }
     if (state.train.length) {
-      const all = state.train.concat(state.test);
-      // Accuracy axis: up to 1, down to the lowest value rounded to 0.05 (never a zero span).
+      const all = state.train.concat(state.validation, state.test);
+      // Accuracy axis: up to 1, down to the lowest value rounded to 0.05 (never a zero span);
+      // an RMSE axis (regression) from 0 to the largest value.
       const low = Math.min(...all.map((p) => p.accuracy));
-      const s = scale(all, "accuracy", Math.min(Math.floor(low * 20) / 20, 0.95), 1);
+      const s = state.rmse
+        ? scale(all, "accuracy", 0)
+        : scale(all, "accuracy", Math.min(Math.floor(low * 20) / 20, 0.95), 1);
       line($("trainPath"), state.train, "accuracy", s);
+      line($("validationPath"), state.validation, "accuracy", s);
       line($("testPath"), state.test, "accuracy", s);
-      axes($("accAxes"), s, "accuracy");
+      axes($("accAxes"), s, state.rmse ? "RMSE" : "accuracy");
     }
   });
 }
@@ -98,13 +102,29 @@ function on(e) {
       $("elapsed").textContent = secs(e.elapsed);
       $("eta").textContent = secs(e.elapsed / e.iteration * (state.total - e.iteration));
       break;
-    case "evaluation":
-      state.train.push({ iteration: e.iteration, accuracy: e.trainAccuracy });
-      state.test.push({ iteration: e.iteration, accuracy: e.testAccuracy });
-      $("train").textContent = fmt(e.trainAccuracy);
-      $("test").textContent = fmt(e.testAccuracy);
+    case "evaluation": {
+      // Regression runs report RMSEs (target units) where classification reports accuracies.
+      state.rmse = e.trainRmse !== undefined;
+      const key = (split) => split + (state.rmse ? "Rmse" : "Accuracy");
+      for (const split of ["train", "validation", "test"]) {
+        const v = e[key(split)];
+        if (v === undefined) continue;
+        state[split].push({ iteration: e.iteration, accuracy: v });
+        $(split).textContent = fmt(v);
+      }
+      if (state.rmse) {
+        $("scoreTitle").textContent = "Train, validation and test RMSE";
+        document.querySelectorAll(".scoreName").forEach((n, i) => {
+          n.textContent = ["train", "validation", "test"][i] + " RMSE";
+        });
+      }
       break;
-    case "finished": $("status").textContent = "finished: test accuracy " + fmt(e.testAccuracy); break;
+    }
+    case "finished":
+      $("status").textContent = e.testRmse !== undefined
+        ? "finished: test RMSE " + fmt(e.testRmse)
+        : "finished: test accuracy " + fmt(e.testAccuracy);
+      break;
     case "error": $("status").textContent = "failed: " + e.message; break;
     case "interrupted": $("status").textContent = "interrupted (" + e.reason + ") after iteration " + e.iteration; break;
   }

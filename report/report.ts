@@ -25,9 +25,9 @@ import {
   lossChartSpec,
   type MetricPoint,
   predictionChartSpec,
+  renderSvg,
   residualChartSpec,
   rmseChartSpec,
-  renderSvg,
   type RunMeta,
 } from "./charts.ts";
 import { grayPngDataUrl, toGray } from "./png.ts";
@@ -268,7 +268,9 @@ function reportHtml(r: {
   const headline = regression
     ? `test RMSE <b>${fmt(s.testRmse)}</b> · MAE ${fmt(s.testMae)} · R² ${fmt(s.testR2)}`
     : `test accuracy <b>${fmt(s.testAccuracy)}</b> · train accuracy ${fmt(s.trainAccuracy)}${
-      s.validationAccuracy !== undefined ? ` · validation accuracy ${fmt(s.validationAccuracy)}` : ""
+      s.validationAccuracy !== undefined
+        ? ` · validation accuracy ${fmt(s.validationAccuracy)}`
+        : ""
     }`;
   const perClassHead = scores
     ? "<tr><th>class</th><th>accuracy</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
@@ -288,13 +290,19 @@ figure img,.weights img{image-rendering:pixelated;border:1px solid #ccc;backgrou
 <h1>Run “${escape(r.meta.name)}”</h1>
 <p>seed ${r.meta.seed} · ${headline}</p>
 <div class="cols"><div><h2>Summary</h2><table>${rows}</table></div>
-${regression ? "" : `<div><h2>Test scores per class</h2><table>${perClassHead}${perClass}</table></div>`}</div>
+${
+    regression
+      ? ""
+      : `<div><h2>Test scores per class</h2><table>${perClassHead}${perClass}</table></div>`
+  }</div>
 <h2>Training loss</h2>${r.charts["loss.svg"]}
 ${
     regression
       ? `<h2>RMSE</h2><p>Model selection looks at the validation curve only; the test rows are scored, never chosen on.</p>${
         r.charts["rmse.svg"]
-      }<h2>Predictions</h2><div class="cols">${r.charts["predicted.svg"]}${r.charts["residuals.svg"]}</div>`
+      }<h2>Predictions</h2><div class="cols">${r.charts["predicted.svg"]}${
+        r.charts["residuals.svg"]
+      }</div>`
       : `<h2>Accuracy</h2><p>The gap between train and test accuracy is the overfitting: how much of what the network learned does not generalise. Model selection looks at the validation curve only.</p>${
         r.charts["accuracy.svg"]
       }

@@ -9,13 +9,13 @@ import { crossEntropyError, meanSquaredError } from "../nn/losses.ts";
 import { Matrix } from "../nn/matrix.ts";
 import {
   balancedAccuracy,
-  classScores,
   type ClassScores,
+  classScores,
   confusionMatrix,
   macroF1,
   perClassAccuracy,
-  regressionScores,
   type RegressionScores,
+  regressionScores,
 } from "../nn/metrics.ts";
 import { countCorrect, type MultiLayerNet } from "../nn/network.ts";
 import type { Splits } from "./load.ts";

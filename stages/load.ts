@@ -131,7 +131,11 @@ function withValidation(splits: Splits, options: LoadOptions): Splits {
     new Random(deriveSeed(options.seed, "validation")),
     stratifies(options) ? train.labels : null,
   );
-  return { ...splits, train: subset(train, parts.train), validation: subset(train, parts.validation) };
+  return {
+    ...splits,
+    train: subset(train, parts.train),
+    validation: subset(train, parts.validation),
+  };
 }
 
 function stratifies(options: LoadOptions): boolean {
@@ -146,7 +150,11 @@ type CsvSource = Extract<SourceConfig, { kind: "csv" }>;
  * encoding, fill values and target scaling are fitted on the training rows and applied to all.
  */
 async function loadTable(source: CsvSource, options: LoadOptions): Promise<Splits> {
-  const read = { labelColumn: source.labelColumn, header: source.header, delimiter: source.delimiter };
+  const read = {
+    labelColumn: source.labelColumn,
+    header: source.header,
+    delimiter: source.delimiter,
+  };
   const regression = options.task === "regression";
   const warnings: string[] = [];
   const tables = source.file !== undefined
@@ -162,7 +170,9 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
     const dropped = table.rows - rows.length;
     if (dropped > 0) {
       droppedMissingLabel += dropped;
-      warnings.push(`${table.path}: ${dropped} row${dropped === 1 ? "" : "s"} with a blank label dropped`);
+      warnings.push(
+        `${table.path}: ${dropped} row${dropped === 1 ? "" : "s"} with a blank label dropped`,
+      );
     }
     return rows;
   });
@@ -176,9 +186,9 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
     const bad = values.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
       throw new TypeError(
-        `${tables[t]!.path}: line ${linesOf(t)[bad]}: task "regression" needs a numeric label but found ${
-          quote(labelsOf(t)[bad]!)
-        }`,
+        `${tables[t]!.path}: line ${
+          linesOf(t)[bad]
+        }: task "regression" needs a numeric label but found ${quote(labelsOf(t)[bad]!)}`,
       );
     }
     return Float64Array.from(values);

@@ -138,9 +138,7 @@ Deno.test("train() stops early and restores the best parameters", async () => {
       l,
     ) => JSON.parse(l));
     const evaluations = events.filter((e) => e.event === "evaluation");
-    const best = evaluations.reduce((a, b) =>
-      b.validationAccuracy > a.validationAccuracy ? b : a
-    );
+    const best = evaluations.reduce((a, b) => b.validationAccuracy > a.validationAccuracy ? b : a);
     assert.equal(best.iteration, summary.modelIteration);
   });
 });
