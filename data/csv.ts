@@ -5,10 +5,8 @@
  * indices in sorted order, the mapping kept as the class names).
  * @module
  */
-import { createReadStream } from "node:fs";
-import { parse } from "csv-parse";
 import type { Dataset } from "./dataset.ts";
-import { fileError } from "./errors.ts";
+import { csvRecords } from "./table.ts";
 
 /** Options of {@linkcode loadCsv}. */
 export interface CsvOptions {
@@ -42,16 +40,6 @@ export interface CsvOptions {
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
   const header = options.header ?? true;
   const delimiter = options.delimiter ?? ",";
-  let stream;
-  try {
-    await Deno.stat(path);
-    stream = createReadStream(path);
-  } catch (error) {
-    throw fileError(path, error);
-  }
-  const parser = stream.pipe(
-    parse({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true }),
-  );
   let columns = -1;
   let labelIndex = -1;
   let features = 0;
@@ -61,69 +49,56 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   const labelLines: number[] = [];
   const where = (line: number, column?: number) =>
     `${path}: line ${line}${column === undefined ? "" : `, column ${column + 1}`}`;
-  try {
-    for await (
-      const { record, info } of parser as AsyncIterable<
-        { record: string[]; info: { lines: number } }
-      >
-    ) {
-      const line = info.lines;
-      if (columns < 0) {
-        columns = record.length;
-        labelIndex = options.labelColumn === null
-          ? -1
-          : resolveLabelColumn(options.labelColumn ?? 0, header ? record : null, columns, path);
-        features = labelIndex < 0 ? columns : columns - 1;
-        if (features < 1) {
-          throw new SyntaxError(
-            `${
-              where(line)
-            }: expected a label column and at least one feature but found ${columns} column`,
-          );
-        }
-        if (header) continue;
-      }
-      if (record.length !== columns) {
+  for await (const { record, line } of csvRecords(path, delimiter)) {
+    if (columns < 0) {
+      columns = record.length;
+      labelIndex = options.labelColumn === null
+        ? -1
+        : resolveLabelColumn(options.labelColumn ?? 0, header ? record : null, columns, path);
+      features = labelIndex < 0 ? columns : columns - 1;
+      if (features < 1) {
         throw new SyntaxError(
           `${
             where(line)
-          }: expected ${columns} columns (as in the first row) but found ${record.length}`,
+          }: expected a label column and at least one feature but found ${columns} column`,
         );
       }
-      if ((count + 1) * features > values.length) {
-        const grown = new Float32Array(values.length * 2);
-        grown.set(values);
-        values = grown;
-      }
-      let f = count * features;
-      for (let c = 0; c < columns; c++) {
-        const cell = record[c]!.trim();
-        if (c === labelIndex) {
-          if (cell === "") throw new SyntaxError(`${where(line, c)}: the label is empty`);
-          rawLabels.push(cell);
-          labelLines.push(line);
-          continue;
-        }
-        if (cell === "") {
-          throw new SyntaxError(`${where(line, c)}: expected a number but the cell is empty`);
-        }
-        const v = Number(cell);
-        if (Number.isNaN(v) && !/^[+-]?nan$/i.test(cell)) {
-          throw new SyntaxError(`${where(line, c)}: expected a number but found "${cell}"`);
-        }
-        if (!Number.isFinite(v) || /^[+-]?nan$/i.test(cell)) {
-          throw new RangeError(`${where(line, c)}: expected a finite number but found ${cell}`);
-        }
-        values[f++] = v;
-      }
-      count++;
+      if (header) continue;
     }
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof RangeError) throw error;
-    if (error instanceof Error && "code" in error && String(error.code).startsWith("CSV_")) {
-      throw new SyntaxError(`${path}: ${error.message}`);
+    if (record.length !== columns) {
+      throw new SyntaxError(
+        `${
+          where(line)
+        }: expected ${columns} columns (as in the first row) but found ${record.length}`,
+      );
     }
-    throw fileError(path, error);
+    if ((count + 1) * features > values.length) {
+      const grown = new Float32Array(values.length * 2);
+      grown.set(values);
+      values = grown;
+    }
+    let f = count * features;
+    for (let c = 0; c < columns; c++) {
+      const cell = record[c]!.trim();
+      if (c === labelIndex) {
+        if (cell === "") throw new SyntaxError(`${where(line, c)}: the label is empty`);
+        rawLabels.push(cell);
+        labelLines.push(line);
+        continue;
+      }
+      if (cell === "") {
+        throw new SyntaxError(`${where(line, c)}: expected a number but the cell is empty`);
+      }
+      const v = Number(cell);
+      if (Number.isNaN(v) && !/^[+-]?nan$/i.test(cell)) {
+        throw new SyntaxError(`${where(line, c)}: expected a number but found "${cell}"`);
+      }
+      if (!Number.isFinite(v) || /^[+-]?nan$/i.test(cell)) {
+        throw new RangeError(`${where(line, c)}: expected a finite number but found ${cell}`);
+      }
+      values[f++] = v;
+    }
+    count++;
   }
   if (columns < 0) {
     throw new SyntaxError(

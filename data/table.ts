@@ -69,21 +69,6 @@ const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
  */
 export async function readTable(path: string, options: TableOptions = {}): Promise<Table> {
   const header = options.header ?? true;
-  let stream;
-  try {
-    await Deno.stat(path);
-    stream = createReadStream(path);
-  } catch (error) {
-    throw fileError(path, error);
-  }
-  const parser = stream.pipe(
-    parse({
-      delimiter: options.delimiter ?? ",",
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-    }),
-  );
   let names: string[] | null = null;
   let labelIndex = -1;
   let builders: ColumnBuilder[] = [];
@@ -92,63 +77,49 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
   let rows = 0;
   const where = (line: number, column?: number) =>
     `${path}: line ${line}${column === undefined ? "" : `, column ${column + 1}`}`;
-  try {
-    for await (
-      const { record, info } of parser as AsyncIterable<
-        { record: string[]; info: { lines: number } }
-      >
-    ) {
-      const line = info.lines;
-      if (names === null) {
-        if (record.some((cell) => cell.includes("\u0000"))) {
-          throw new SyntaxError(
-            `${path}: the file holds NUL bytes; expected UTF-8 text (is it UTF-16? save it as UTF-8)`,
-          );
-        }
-        names = header ? record.map((n) => n.trim()) : record.map((_, i) => `column${i + 1}`);
-        labelIndex = options.labelColumn === null
-          ? -1
-          : resolveLabelColumn(options.labelColumn ?? 0, names, header, path);
-        const features = record.length - (labelIndex < 0 ? 0 : 1);
-        if (features < 1) {
-          throw new SyntaxError(
-            `${
-              where(line)
-            }: expected a label column and at least one feature but found ${record.length} column`,
-          );
-        }
-        builders = record.map(() => new ColumnBuilder());
-        if (header) continue;
+  for await (const { record, line } of csvRecords(path, options.delimiter ?? ",")) {
+    if (names === null) {
+      if (record.some((cell) => cell.includes("\u0000"))) {
+        throw new SyntaxError(
+          `${path}: the file holds NUL bytes; expected UTF-8 text (is it UTF-16? save it as UTF-8)`,
+        );
       }
-      if (record.length !== names.length) {
+      names = header ? record.map((n) => n.trim()) : record.map((_, i) => `column${i + 1}`);
+      labelIndex = options.labelColumn === null
+        ? -1
+        : resolveLabelColumn(options.labelColumn ?? 0, names, header, path);
+      const features = record.length - (labelIndex < 0 ? 0 : 1);
+      if (features < 1) {
         throw new SyntaxError(
           `${
             where(line)
-          }: expected ${names.length} columns (as in the first row) but found ${record.length}`,
+          }: expected a label column and at least one feature but found ${record.length} column`,
         );
       }
-      if (rows === lines.length) {
-        const grown = new Int32Array(lines.length * 2);
-        grown.set(lines);
-        lines = grown;
-      }
-      lines[rows] = line;
-      for (let c = 0; c < record.length; c++) {
-        const cell = record[c]!.trim();
-        if (c === labelIndex) labels.push(cell);
-        else if (NON_FINITE.test(cell)) {
-          throw new RangeError(`${where(line, c)}: expected a finite number but found ${cell}`);
-        } else builders[c]!.push(cell, rows);
-      }
-      rows++;
+      builders = record.map(() => new ColumnBuilder());
+      if (header) continue;
     }
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof RangeError) throw error;
-    if (error instanceof TypeError) throw error;
-    if (error instanceof Error && "code" in error && String(error.code).startsWith("CSV_")) {
-      throw new SyntaxError(`${path}: ${error.message}`);
+    if (record.length !== names.length) {
+      throw new SyntaxError(
+        `${
+          where(line)
+        }: expected ${names.length} columns (as in the first row) but found ${record.length}`,
+      );
     }
-    throw fileError(path, error);
+    if (rows === lines.length) {
+      const grown = new Int32Array(lines.length * 2);
+      grown.set(lines);
+      lines = grown;
+    }
+    lines[rows] = line;
+    for (let c = 0; c < record.length; c++) {
+      const cell = record[c]!.trim();
+      if (c === labelIndex) labels.push(cell);
+      else if (NON_FINITE.test(cell)) {
+        throw new RangeError(`${where(line, c)}: expected a finite number but found ${cell}`);
+      } else builders[c]!.push(cell, rows);
+    }
+    rows++;
   }
   if (names === null) {
     throw new SyntaxError(
@@ -165,6 +136,40 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
     lines: lines.slice(0, rows),
     rows,
   };
+}
+
+/**
+ * The records of a CSV file with the line each ends on, streamed; a malformed file is a
+ * `SyntaxError` and an unreadable one a file error, both naming the path.
+ */
+export async function* csvRecords(
+  path: string,
+  delimiter: string,
+): AsyncGenerator<{ record: string[]; line: number }> {
+  let stream;
+  try {
+    await Deno.stat(path);
+    stream = createReadStream(path);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  const parser = stream.pipe(
+    parse({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true }),
+  );
+  try {
+    for await (
+      const { record, info } of parser as AsyncIterable<
+        { record: string[]; info: { lines: number } }
+      >
+    ) yield { record, line: info.lines };
+  } catch (error) {
+    if (error instanceof Error && "code" in error && String(error.code).startsWith("CSV_")) {
+      throw new SyntaxError(`${path}: ${error.message}`);
+    }
+    throw fileError(path, error);
+  } finally {
+    stream.destroy();
+  }
 }
 
 /** A column filled cell by cell: numbers while it can, text codes from its first word on. */
