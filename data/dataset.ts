@@ -12,6 +12,31 @@ export interface TargetScaling {
 }
 
 /**
+ * Regression targets as one column in the units training learns, (value - mean) / std: of
+ * the rows `indices`, or of every row.
+ */
+export function scaledTargets(ds: Dataset, indices?: ArrayLike<number>): Matrix {
+  const targets = ds.targets;
+  if (!targets) throw new TypeError(`${ds.origin}: not a regression dataset (no targets)`);
+  const mean = ds.target?.mean ?? 0;
+  const std = ds.target?.std ?? 1;
+  const count = indices ? indices.length : ds.count;
+  const at = indices ? (i: number) => indices[i]! : (i: number) => i;
+  return new Matrix(
+    count,
+    1,
+    Float64Array.from({ length: count }, (_, i) => (targets[at(i)]! - mean) / std),
+  );
+}
+
+/** Network outputs (first column) back in the target's own units: y · std + mean. */
+export function inTargetUnits(y: Matrix, scaling: TargetScaling | undefined): Float64Array {
+  const mean = scaling?.mean ?? 0;
+  const std = scaling?.std ?? 1;
+  return Float64Array.from({ length: y.rows }, (_, i) => y.data[i * y.cols]! * std + mean);
+}
+
+/**
  * Labelled samples. `x` is row-major, `count × features` `Float32Array` (half the memory of
  * float64; batches are widened to float64 when drawn). `labels` holds class indices.
  */

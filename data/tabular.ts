@@ -43,6 +43,11 @@ export interface EncodingOptions {
 /** A raw cell: a number, text, or blank (null, undefined or ""). */
 export type RawCell = string | number | null | undefined;
 
+/** The number of features a table encoding produces: the sum of its columns' widths. */
+export function encodedFeatureCount(encoding: TableEncoding): number {
+  return encoding.columns.reduce((n, c) => n + encodedWidth(c), 0);
+}
+
 /** Width of a column once encoded. */
 export function encodedWidth(column: ColumnEncoding): number {
   return column.kind === "numeric" ? 1 : column.categories.length + (column.ownCategory ? 1 : 0);
@@ -99,18 +104,23 @@ export function fitEncoding(
   table.columns.forEach((column, c) => {
     const name = table.names[c]!;
     if (column === null || ignore.has(name)) return;
-    const cells = Array.from(train, (row) => cellText(column, row));
+    // A numeric column stays numeric unless named categorical; a text column whose training
+    // cells all read as numbers (the words are elsewhere) is numeric too.
+    const cells = Array.from(train, (row) => cellValue(column, row));
     const text = categorical.has(name) ||
-      cells.some((cell) => cell !== null && !Number.isFinite(Number(cell)));
-    if (text) columns.push(fitCategorical(name, cells, missing.categorical));
-    else {columns.push(
-        fitNumeric(
+      cells.some((cell) => typeof cell === "string" && !Number.isFinite(Number(cell)));
+    if (text) {
+      columns.push(
+        fitCategorical(
           name,
-          cells.map((cell) => (cell === null ? NaN : Number(cell))),
-          missing.numeric,
-          table.path,
+          cells.map((c) => (c === null ? null : String(c))),
+          missing.categorical,
         ),
-      );}
+      );
+    } else {
+      const values = cells.map((cell) => (cell === null ? NaN : Number(cell)));
+      columns.push(fitNumeric(name, values, missing.numeric, table.path));
+    }
   });
   if (columns.length === 0) {
     throw new RangeError(`${table.path}: no feature columns are left after data.columns.ignore`);
@@ -183,11 +193,11 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** A table cell as text, or null when blank. */
-export function cellText(column: TableColumn, row: number): string | null {
+/** A table cell as read: a number in a numeric column, text in a text one, null when blank. */
+export function cellValue(column: TableColumn, row: number): number | string | null {
   if (column.kind === "numeric") {
     const v = column.values[row]!;
-    return Number.isNaN(v) ? null : String(v);
+    return Number.isNaN(v) ? null : v;
   }
   const code = column.codes[row]!;
   return code < 0 ? null : column.dictionary[code]!;
@@ -213,7 +223,7 @@ export function encodeRows(
   where: (row: number, column: string) => string,
   options: { dropRows?: boolean } = {},
 ): { x: Float32Array; kept: Int32Array; report: EncodeReport } {
-  const width = encoding.columns.reduce((n, c) => n + encodedWidth(c), 0);
+  const width = encodedFeatureCount(encoding);
   const x = new Float32Array(count * width);
   const kept: number[] = [];
   const report: EncodeReport = { dropped: 0, unseen: {} };
@@ -270,7 +280,8 @@ export function encodeRows(
 
 /**
  * Encode the rows `rows` of a table read with the same columns as the training file (matched
- * by name, so a file may add, drop or reorder other columns).
+ * by name, so a file may add, drop or reorder other columns). `kept` holds positions in
+ * `rows` of the rows encoded (all but those a `drop-row` blank left out).
  */
 export function encodeTable(
   table: Table,
@@ -290,14 +301,13 @@ export function encodeTable(
     }
     return source;
   });
-  const result = encodeRows(
+  return encodeRows(
     encoding,
     rows.length,
-    (i, c) => cellText(sources[c]!, rows[i]!),
+    (i, c) => cellValue(sources[c]!, rows[i]!),
     (i, name) => `${table.path}: line ${table.lines[rows[i]!]}, column ${quote(name)}`,
     options,
   );
-  return { ...result, kept: Int32Array.from(result.kept, (i) => rows[i]!) };
 }
 
 /** One line about unseen categories, or null when there were none. */

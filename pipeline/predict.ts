@@ -5,6 +5,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { loadCsv } from "../data/csv.ts";
+import { inTargetUnits } from "../data/dataset.ts";
 import { gunzipIfNeeded, parseIdx } from "../data/idx.ts";
 import { readFileOrThrow } from "../data/errors.ts";
 import { normalizeValues } from "../data/normalize.ts";
@@ -14,7 +15,7 @@ import { classNamesOf } from "./evaluate_run.ts";
 import { loadModel, type ModelFile } from "./model_file.ts";
 import { join } from "node:path";
 import { readTable } from "../data/table.ts";
-import { cellText, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
+import { cellValue, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
 import { UsageError } from "./errors.ts";
 
 /** Options of {@linkcode predictFile}. */
@@ -61,12 +62,9 @@ export async function predictFile(
   checkFinite(y, inputPath);
   const echo = labels ? ["label"] : [];
   if (file.task === "regression") {
-    const mean = file.data.target?.mean ?? 0;
-    const std = file.data.target?.std ?? 1;
+    const values = inTargetUnits(y, file.data.target);
     const rows: (string | number)[][] = [["row", "value", ...echo]];
-    for (let i = 0; i < y.rows; i++) {
-      rows.push([i, y.data[i * y.cols]! * std + mean, ...(labels ? [labels[i]!] : [])]);
-    }
+    for (let i = 0; i < y.rows; i++) rows.push([i, values[i]!, ...(labels ? [labels[i]!] : [])]);
     return stringify(rows);
   }
   const names = classNamesOf(file);
@@ -115,7 +113,7 @@ async function readRawRows(
   if (warning) options.onWarning?.(warning);
   const at = header ? table.names.indexOf(encoding.label) : -1;
   const column = at >= 0 ? table.columns[at] : null;
-  const labels = column ? Array.from(rows, (i) => cellText(column, i) ?? "") : null;
+  const labels = column ? Array.from(rows, (i) => String(cellValue(column, i) ?? "")) : null;
   return { x: Float64Array.from(x), labels };
 }
 

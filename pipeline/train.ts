@@ -32,7 +32,7 @@ import { modelToJson } from "./model_file.ts";
 import { backendKernels, type BackendName, defaultBackend, withKernels } from "../nn/backends.ts";
 import { WasmTrainer } from "../nn/wasm_trainer.ts";
 import type { Progress } from "./progress.ts";
-import { type MetricColumn, metricColumns, RunDirectory } from "./run_dir.ts";
+import { metricColumns, RunDirectory } from "./run_dir.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { balancedClassWeights } from "../nn/losses.ts";
 import type { ClassScores } from "../nn/metrics.ts";
@@ -140,19 +140,28 @@ export async function train(
 
   const { splits, config: resolved } = await loadData(loaded);
   for (const warning of splits.warnings ?? []) options.progress?.line(`warning: ${warning}`);
-  classWeightsFor(resolved, splits.train); // a class name that does not exist fails here
+  // Before the run directory exists: a class weight naming no class fails here.
+  const classWeights = classWeightsFor(resolved, splits.train);
   const backend = effectiveBackend(resolved);
   return await withKernels(
     backendKernels(backend),
     () =>
-      runTraining({ ...loaded, config: resolved }, splits, backend, options, now, started, resumed),
+      runTraining(
+        { ...loaded, config: resolved },
+        { splits, classWeights },
+        backend,
+        options,
+        now,
+        started,
+        resumed,
+      ),
   );
 }
 
 /** The run itself, with the backend's kernels in use. */
 async function runTraining(
   loaded: LoadedConfig,
-  splits: NormalizedSplits,
+  data: { splits: NormalizedSplits; classWeights: Float64Array | null },
   backend: BackendName,
   options: TrainOptions,
   now: () => number,
@@ -160,6 +169,7 @@ async function runTraining(
   resumed: TrainingState | null,
 ): Promise<TrainResult> {
   const { config, name } = loaded;
+  const { splits, classWeights } = data;
   let trainer: WasmTrainer | null = null;
   const run = resumed
     ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
@@ -218,7 +228,6 @@ async function runTraining(
     // Backprop on the wasm backend trains in WebAssembly memory: parameters and optimizer
     // state stay there between steps and are copied back whenever the host reads them.
     // Class weights travel as scaled one-hot targets, which the trainer (labels only) lacks.
-    const classWeights = classWeightsFor(config, splits.train);
     trainer = backend === "wasm" && config.gradient.method === "backprop" && !classWeights &&
         WasmTrainer.supports(net) === null
       ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize })
@@ -294,7 +303,7 @@ async function runTraining(
             iteration: done,
             epoch: step.epoch + 1,
             loss: step.loss,
-            ...(step.evaluation ? scoresOf(step.evaluation) : {}),
+            ...(step.evaluation ? present(step.evaluation, STEP_SCORES) : {}),
             learningRate: step.learningRate,
             elapsedSeconds: round(elapsed),
           });
@@ -365,7 +374,8 @@ async function runTraining(
       name,
       seed: config.seed,
       task: config.task,
-      ...definedScores(final),
+      testLoss: final.testLoss,
+      ...present(final, FINAL_SCORES),
       finalLoss: recentLosses.reduce((a, b) => a + b, 0) / Math.max(recentLosses.length, 1),
       iterations: iterationsDone,
       epochs: round(iterationsDone / perEpoch),
@@ -460,49 +470,40 @@ export function classWeightsFor(config: Config, train: Dataset): Float64Array | 
   return Float64Array.from(names, (name) => setting[name] ?? 1);
 }
 
-/** The evaluation's scores as metrics.csv cells. */
-function scoresOf(e: Evaluation): Partial<Record<MetricColumn, number>> {
-  const out: Partial<Record<MetricColumn, number>> = {};
-  for (
-    const key of [
-      "trainAccuracy",
-      "testAccuracy",
-      "validationAccuracy",
-      "validationLoss",
-      "trainRmse",
-      "validationRmse",
-      "testRmse",
-    ] as const
-  ) {
-    if (e[key] !== undefined) out[key] = e[key];
-  }
-  return out;
-}
+/** The scores an evaluation can carry per step (metrics.csv's optional columns). */
+const STEP_SCORES = [
+  "trainAccuracy",
+  "testAccuracy",
+  "validationAccuracy",
+  "validationLoss",
+  "trainRmse",
+  "validationRmse",
+  "testRmse",
+] as const;
 
-/** The final evaluation's scalar scores, those that apply to the task. */
-function definedScores(final: FinalEvaluation): Partial<Summary> & { testLoss: number } {
-  const out: Partial<Summary> & { testLoss: number } = { testLoss: final.testLoss };
-  for (
-    const key of [
-      "testAccuracy",
-      "trainAccuracy",
-      "validationAccuracy",
-      "validationLoss",
-      "validationMacroF1",
-      "validationBalancedAccuracy",
-      "testMacroF1",
-      "testBalancedAccuracy",
-      "testRmse",
-      "testMae",
-      "testR2",
-      "validationRmse",
-      "validationMae",
-      "validationR2",
-      "trainRmse",
-    ] as const
-  ) {
-    if (final[key] !== undefined) out[key] = final[key];
-  }
+/** The final scores summary.json can hold, those that apply to the task. */
+const FINAL_SCORES = [
+  "testAccuracy",
+  "trainAccuracy",
+  "validationAccuracy",
+  "validationLoss",
+  "validationMacroF1",
+  "validationBalancedAccuracy",
+  "testMacroF1",
+  "testBalancedAccuracy",
+  "testRmse",
+  "testMae",
+  "testR2",
+  "validationRmse",
+  "validationMae",
+  "validationR2",
+  "trainRmse",
+] as const;
+
+/** The entries of `from` named in `keys` that are present (a task fills only its own). */
+function present<T, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
   return out;
 }
 

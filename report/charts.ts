@@ -136,35 +136,18 @@ export function predictionChartSpec(
   const values = Array.from(actual, (t, i) => ({ actual: t, predicted: predicted[i]! }));
   const lo = Math.min(...values.map((v) => Math.min(v.actual, v.predicted)));
   const hi = Math.max(...values.map((v) => Math.max(v.actual, v.predicted)));
-  return {
-    $schema: SCHEMA,
-    title: title("Predicted against true (test rows)", meta),
-    width: 360,
-    height: 360,
-    layer: [
-      {
-        data: { values },
-        mark: { type: "point", filled: true, opacity: 0.6 },
-        encoding: {
-          x: { field: "actual", type: "quantitative", title: "true value", scale: { zero: false } },
-          y: {
-            field: "predicted",
-            type: "quantitative",
-            title: "predicted value",
-            scale: { zero: false },
-          },
-        },
+  return scatterSpec("Predicted against true (test rows)", meta, values, {
+    x: { field: "actual", title: "true value" },
+    y: { field: "predicted", title: "predicted value", zero: false },
+    guide: {
+      data: { values: [{ actual: lo, predicted: lo }, { actual: hi, predicted: hi }] },
+      mark: { type: "line", color: "#999", strokeDash: [4, 4] },
+      encoding: {
+        x: { field: "actual", type: "quantitative" },
+        y: { field: "predicted", type: "quantitative" },
       },
-      {
-        data: { values: [{ actual: lo, predicted: lo }, { actual: hi, predicted: hi }] },
-        mark: { type: "line", color: "#999", strokeDash: [4, 4] },
-        encoding: {
-          x: { field: "actual", type: "quantitative" },
-          y: { field: "predicted", type: "quantitative" },
-        },
-      },
-    ],
-  };
+    },
+  });
 }
 
 /** Regression: residuals (true - predicted) of the test rows against the prediction. */
@@ -177,9 +160,32 @@ export function residualChartSpec(
     predicted: predicted[i]!,
     residual: t - predicted[i]!,
   }));
+  return scatterSpec("Residuals (test rows)", meta, values, {
+    x: { field: "predicted", title: "predicted value" },
+    y: { field: "residual", title: "true - predicted", zero: true },
+    guide: {
+      data: { values: [{ y: 0 }] },
+      mark: { type: "rule", color: "#999" },
+      encoding: { y: { field: "y", type: "quantitative" } },
+    },
+  });
+}
+
+/** A square scatter of `values` with a reference layer (a diagonal, a zero line) over it. */
+function scatterSpec(
+  what: string,
+  meta: RunMeta,
+  values: Record<string, number>[],
+  axes: {
+    x: { field: string; title: string };
+    y: { field: string; title: string; zero: boolean };
+    guide: Record<string, unknown>;
+  },
+): Record<string, unknown> {
+  const y = { field: axes.y.field, type: "quantitative", title: axes.y.title };
   return {
     $schema: SCHEMA,
-    title: title("Residuals (test rows)", meta),
+    title: title(what, meta),
     width: 360,
     height: 360,
     layer: [
@@ -187,20 +193,11 @@ export function residualChartSpec(
         data: { values },
         mark: { type: "point", filled: true, opacity: 0.6 },
         encoding: {
-          x: {
-            field: "predicted",
-            type: "quantitative",
-            title: "predicted value",
-            scale: { zero: false },
-          },
-          y: { field: "residual", type: "quantitative", title: "true - predicted" },
+          x: { ...axes.x, type: "quantitative", scale: { zero: false } },
+          y: axes.y.zero ? y : { ...y, scale: { zero: false } },
         },
       },
-      {
-        data: { values: [{ y: 0 }] },
-        mark: { type: "rule", color: "#999" },
-        encoding: { y: { field: "y", type: "quantitative" } },
-      },
+      axes.guide,
     ],
   };
 }

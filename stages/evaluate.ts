@@ -4,7 +4,7 @@
  * @module
  */
 import { map, type OperatorFunction } from "rxjs";
-import type { Dataset } from "../data/dataset.ts";
+import { type Dataset, inTargetUnits, scaledTargets } from "../data/dataset.ts";
 import { crossEntropyError, meanSquaredError } from "../nn/losses.ts";
 import { Matrix } from "../nn/matrix.ts";
 import {
@@ -179,9 +179,7 @@ export function predictAll(net: MultiLayerNet, ds: Dataset): Matrix {
 
 /** Regression predictions in the target's own units: y · std + mean. */
 export function unscaled(y: Matrix, ds: Dataset): Float64Array {
-  const mean = ds.target?.mean ?? 0;
-  const std = ds.target?.std ?? 1;
-  return Float64Array.from({ length: y.rows }, (_, i) => y.data[i * y.cols]! * std + mean);
+  return inTargetUnits(y, ds.target);
 }
 
 function regressionOf(y: Matrix, ds: Dataset): RegressionScores {
@@ -196,10 +194,7 @@ function lossOf(net: MultiLayerNet, ds: Dataset, y: Matrix): number {
   if (ds.count === 0) return NaN;
   if (ds.targets) {
     // Regression: the squared error in the scaled units training minimises.
-    const mean = ds.target?.mean ?? 0;
-    const std = ds.target?.std ?? 1;
-    const t = new Matrix(ds.count, 1, Float64Array.from(ds.targets, (v) => (v - mean) / std));
-    return meanSquaredError(y, t);
+    return meanSquaredError(y, scaledTargets(ds));
   }
   // The data loss (without weight decay), from outputs already computed.
   return net.lossName === "cross-entropy"

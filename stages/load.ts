@@ -8,7 +8,7 @@ import { type Dataset, stratifiedSplit, subset, type TargetScaling } from "../da
 import { splitRows } from "../data/split.ts";
 import { quote, readTable, type Table } from "../data/table.ts";
 import {
-  encodedWidth,
+  encodedFeatureCount,
   encodeTable,
   fitEncoding,
   type TableEncoding,
@@ -121,21 +121,39 @@ export async function loadSplits(source: SourceConfig, options: LoadOptions): Pr
 
 /** Carve `split.validation` out of the training rows (stratified for classification). */
 function withValidation(splits: Splits, options: LoadOptions): Splits {
-  const fraction = options.split?.validation;
-  if (fraction === undefined) return splits;
+  if (options.split?.validation === undefined) return splits;
   const { train } = splits;
-  const size = Math.round(train.count * fraction);
-  const parts = splitRows(
-    train.count,
-    { test: 0, validation: size },
-    new Random(deriveSeed(options.seed, "validation")),
-    stratifies(options) ? train.labels : null,
-  );
+  const parts = validationRows(train.count, train.labels, options);
   return {
     ...splits,
     train: subset(train, parts.train),
     validation: subset(train, parts.validation),
   };
+}
+
+/**
+ * Which of `count` training rows stay for training and which become validation rows, drawn by
+ * the seed (stratified by `labels` for classification). Without a validation split every row
+ * stays, in its order.
+ */
+function validationRows(
+  count: number,
+  labels: Int32Array,
+  options: LoadOptions,
+): { train: Int32Array; validation: Int32Array } {
+  const fraction = options.split?.validation;
+  if (fraction === undefined) {
+    return {
+      train: Int32Array.from({ length: count }, (_, i) => i),
+      validation: new Int32Array(0),
+    };
+  }
+  return splitRows(
+    count,
+    { test: 0, validation: Math.round(count * fraction) },
+    new Random(deriveSeed(options.seed, "validation")),
+    stratifies(options) ? labels : null,
+  );
 }
 
 function stratifies(options: LoadOptions): boolean {
@@ -205,28 +223,21 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
     }
     return { labels: e.labels, targets: null };
   });
-  // Positions within `labelled` for each part.
-  const rng = () => new Random(deriveSeed(options.seed, "split"));
-  const strata = (t: number) => (stratifies(options) ? encoded[t]!.labels : null);
+  // Each part: which table, and positions within that table's `labelled` rows.
   let parts: { table: number; rows: Int32Array }[];
   if (tables.length === 1) {
     const n = labelled[0]!.length;
     const test = Math.round(n * (options.split?.test ?? DEFAULT_TEST_FRACTION));
     const validation = Math.round(n * (options.split?.validation ?? 0));
-    const split = splitRows(n, { test, validation }, rng(), strata(0));
+    const split = splitRows(
+      n,
+      { test, validation },
+      new Random(deriveSeed(options.seed, "split")),
+      stratifies(options) ? encoded[0]!.labels : null,
+    );
     parts = [split.train, split.validation, split.test].map((rows) => ({ table: 0, rows }));
   } else {
-    const n = labelled[0]!.length;
-    const all = Int32Array.from({ length: n }, (_, i) => i);
-    // Without a validation split the training file keeps its order.
-    const split = options.split?.validation === undefined
-      ? { train: all, validation: new Int32Array(0) }
-      : splitRows(
-        n,
-        { test: 0, validation: Math.round(n * options.split.validation) },
-        new Random(deriveSeed(options.seed, "validation")),
-        strata(0),
-      );
+    const split = validationRows(labelled[0]!.length, encoded[0]!.labels, options);
     parts = [
       { table: 0, rows: split.train },
       { table: 0, rows: split.validation },
@@ -239,6 +250,7 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
     ...(options.columns ? options.columns : {}),
     ...(options.missing ? { missing: options.missing } : {}),
   });
+  const width = encodedFeatureCount(encoding);
   let droppedMissingValues = 0;
   const names = ["train", "validation", "test"] as const;
   const datasets = parts.map((part, k) => {
@@ -252,17 +264,15 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
     }
     const unseen = unseenWarning(report, `${names[k]} rows`);
     if (unseen) warnings.push(unseen);
-    // `kept` holds table rows; map them back to positions in the encoded labels.
-    const position = new Map(Array.from(labelled[part.table]!, (row, i) => [row, i]));
-    const at = Array.from(kept, (row) => position.get(row)!);
+    // `kept` holds positions in the part's rows; those index the encoded labels.
+    const at = Array.from(kept, (k) => part.rows[k]!);
     const e = encoded[part.table]!;
-    const features = x.length / Math.max(kept.length, 1);
     const ds: Dataset = {
       x,
       labels: Int32Array.from(at, (i) => e.labels[i]!),
       count: kept.length,
-      features: kept.length > 0 ? features : encodedWidthOf(encoding),
-      shape: [encodedWidthOf(encoding)],
+      features: width,
+      shape: [width],
       classes,
       ...(classNames ? { classNames } : {}),
       ...(e.targets ? { targets: Float64Array.from(at, (i) => e.targets![i]!) } : {}),
@@ -297,10 +307,6 @@ async function loadTable(source: CsvSource, options: LoadOptions): Promise<Split
 
 /** The test fraction of a single file when `data.split.test` is not given. */
 export const DEFAULT_TEST_FRACTION = 0.2;
-
-function encodedWidthOf(encoding: TableEncoding): number {
-  return encoding.columns.reduce((n, c) => n + encodedWidth(c), 0);
-}
 
 /** Mean and standard deviation (1 where the targets are constant) of training targets. */
 export function fitTargetScaling(targets: Float64Array): TargetScaling {

@@ -3,7 +3,7 @@
  * @module
  */
 import { map, type OperatorFunction } from "rxjs";
-import { type Dataset, oneHot } from "../data/dataset.ts";
+import { type Dataset, oneHot, scaledTargets } from "../data/dataset.ts";
 import type { BatchSampler } from "../data/sampler.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { Float32Rows } from "../nn/network.ts";
@@ -47,7 +47,6 @@ export function sampleBatch(
   options: { oneHot?: boolean; classWeights?: ArrayLike<number> } = {},
 ): OperatorFunction<number, Batch> {
   const { classWeights } = options;
-  const scaling = train.target;
   const perEpoch = sampler.iterationsPerEpoch;
   const features = train.features;
   return map((iteration) => {
@@ -69,7 +68,7 @@ export function sampleBatch(
       },
       rows,
       t: train.targets
-        ? regressionTargets(train.targets, indices, scaling)
+        ? scaledTargets(train, indices)
         : classWeights
         ? weightedOneHot(labels, train.classes, classWeights)
         : options.oneHot === false
@@ -78,21 +77,6 @@ export function sampleBatch(
       labels,
     };
   });
-}
-
-/** Regression targets as one column, scaled as training learns them: (value - mean) / std. */
-function regressionTargets(
-  targets: Float64Array,
-  indices: ArrayLike<number>,
-  scaling: { mean: number; std: number } | undefined,
-): Matrix {
-  const mean = scaling?.mean ?? 0;
-  const std = scaling?.std ?? 1;
-  return new Matrix(
-    indices.length,
-    1,
-    Float64Array.from({ length: indices.length }, (_, i) => (targets[indices[i]!]! - mean) / std),
-  );
 }
 
 /**
