@@ -284,18 +284,16 @@ export const ConfigSchema = z.strictObject({
     earlyStopping: EarlyStopping.optional(),
   }).default({ every: "epoch" }),
   promotion: z.strictObject({
-    metric: z.enum(["testAccuracy", "testLoss", "validationAccuracy", "validationLoss"]).default(
-      "testAccuracy",
-    ).describe(
-      "Compared between the new and the current model on the same data; validation metrics need data.split.validation.",
+    metric: selectionMetric().optional().describe(
+      "Compared between the new and the current model on the same validation rows (needs data.split.validation) [validationAccuracy; validationRmse for regression].",
     ),
     minDelta: z.number().default(0).describe(
-      "The new model must be at least this much better (accuracy up, or loss down).",
+      "The new model must be at least this much better (accuracy or F1 up, loss or RMSE down).",
     ),
     maxClassRegression: z.number().min(0).max(1).optional().describe(
-      "The largest drop in any one class's test accuracy that is still acceptable.",
+      "The largest drop in any one class's validation accuracy that is still acceptable.",
     ),
-  }).default({ metric: "testAccuracy", minDelta: 0 }).describe(
+  }).default({ minDelta: 0 }).describe(
     "The gate a retrained model must pass to replace the current one (deno task retrain).",
   ),
   schedule: z.strictObject({
@@ -311,9 +309,12 @@ export const ConfigSchema = z.strictObject({
 
 type Parsed = z.infer<typeof ConfigSchema>;
 /** A config after validation, every default filled in (output and loss from the task). */
-export type Config = Omit<Parsed, "model" | "loss"> & {
+export type Config = Omit<Parsed, "model" | "loss" | "promotion"> & {
   model: Omit<Parsed["model"], "output"> & { output: "softmax" | "identity" | "sigmoid" };
   loss: "cross-entropy" | "mse";
+  promotion: Omit<Parsed["promotion"], "metric"> & { metric: SelectionMetric };
 };
+/** A metric that may choose between models. */
+export type SelectionMetric = (typeof SELECTION_METRICS)[number];
 /** A config as written (defaults optional). */
 export type ConfigInput = z.input<typeof ConfigSchema>;

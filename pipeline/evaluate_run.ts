@@ -10,7 +10,7 @@ import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
 import { ConfigError } from "./config_errors.ts";
 import { UsageError } from "./errors.ts";
-import { checkSizes, loadConfig, type LoadedConfig } from "./load_config.ts";
+import { checkSizes, loadConfig, type LoadedConfig, loadRunConfig } from "./load_config.ts";
 import { loadModel, type ModelFile } from "./model_file.ts";
 
 /** The result of evaluating a model. */
@@ -34,9 +34,11 @@ export async function evaluateRun(target: string, configPath?: string): Promise<
     throw new UsageError(`${target}: no such run directory or model file`);
   }
   if (stat.isDirectory) modelPath = join(target, "model.json");
-  const cfg = configPath ?? (stat.isDirectory ? join(target, "config.json") : undefined);
-  if (!cfg) throw new UsageError(`give a config for the data to evaluate ${target} on`);
-  return await evaluateModelOn(modelPath, await loadConfig(cfg));
+  if (configPath) return await evaluateModelOn(modelPath, await loadConfig(configPath));
+  if (!stat.isDirectory) {
+    throw new UsageError(`give a config for the data to evaluate ${target} on`);
+  }
+  return await evaluateModelOn(modelPath, await loadRunConfig(join(target, "config.json")));
 }
 
 /** Evaluate the model at `modelPath` on a loaded config's data, with the model's normalisation. */
@@ -72,8 +74,10 @@ export async function evaluateModelOn(
     backendKernels(config.backend),
     () => finalEvaluation(net, splits, { iteration: 0, epoch: 0 }),
   );
+  // The per-row predictions are for the run's dashboard, not part of the report.
+  const { testPredictions: _rows, ...scores } = final;
   return {
-    ...final,
+    ...scores,
     task: file.task,
     model: modelPath,
     config: loaded.file,

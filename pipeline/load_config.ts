@@ -6,7 +6,7 @@
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { type Config, ConfigSchema } from "./config.ts";
+import { type Config, ConfigSchema, type SelectionMetric } from "./config.ts";
 import { ConfigError, formatIssues, formatPath } from "./config_errors.ts";
 
 /** A validated config and where it came from. */
@@ -29,7 +29,11 @@ export interface LoadedConfig {
  * const { config, name } = await loadConfig("configs/default.yaml", ["training.iterations=100"]);
  * ```
  */
-export async function loadConfig(file: string, overrides: string[] = []): Promise<LoadedConfig> {
+export async function loadConfig(
+  file: string,
+  overrides: string[] = [],
+  options: { recorded?: boolean } = {},
+): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -41,7 +45,8 @@ export async function loadConfig(file: string, overrides: string[] = []): Promis
       : String(error);
     throw new ConfigError(file, [`✖ cannot read the config: ${why}`]);
   }
-  const raw = parseConfigText(text, file);
+  const parsed = parseConfigText(text, file);
+  const raw = options.recorded ? withoutSelection(parsed) : parsed;
   for (const o of overrides) applyOverride(raw, o, file);
   const baseDir = dirname(resolve(file));
   const config = validateConfig(raw, file);
@@ -51,6 +56,22 @@ export async function loadConfig(file: string, overrides: string[] = []): Promis
     baseDir,
     name: config.name ?? basename(file, extname(file)),
   };
+}
+
+/**
+ * The config a finished run recorded (`<run>/config.json`), read again for its data: its
+ * model-selection settings (`evaluation`, `promotion`) are set aside, since neither the data
+ * nor the saved model depends on them, and runs made before validation splits existed recorded
+ * test-set metrics there, which a new config refuses.
+ */
+export async function loadRunConfig(file: string): Promise<LoadedConfig> {
+  return await loadConfig(file, [], { recorded: true });
+}
+
+/** A recorded config without the settings that only chose the model (see loadRunConfig). */
+export function withoutSelection(raw: Record<string, unknown>): Record<string, unknown> {
+  const { evaluation: _e, promotion: _p, ...rest } = raw;
+  return rest;
 }
 
 /** Parse YAML (or JSON, which YAML includes) into a plain object, with line and column on error. */
@@ -179,7 +200,11 @@ function withTaskDefaults(parsed: z.infer<typeof ConfigSchema>, problems: string
       `✖ classWeights need classes; task is "regression"\n  → at training.classWeights`,
     );
   }
-  return { ...parsed, loss, model: { ...parsed.model, output } };
+  const promotion = {
+    ...parsed.promotion,
+    metric: parsed.promotion.metric ?? (regression ? "validationRmse" : "validationAccuracy"),
+  } as const;
+  return { ...parsed, loss, model: { ...parsed.model, output }, promotion };
 }
 
 /** The split, column and early-stopping settings against the source and the task. */
@@ -220,21 +245,30 @@ function checkSplits(config: Config, problems: string[]): void {
     );
   }
   if (stopping) {
-    const regressionMetric = stopping.metric === "validationRmse";
-    if (
-      regressionMetric !== (config.task === "regression") && stopping.metric !== "validationLoss"
-    ) {
-      problems.push(
-        `✖ ${stopping.metric} is a ${
-          regressionMetric ? "regression" : "classification"
-        } metric but task is "${config.task}"; use ${
-          config.task === "regression"
-            ? "validationRmse or validationLoss"
-            : "validationAccuracy, validationLoss or validationMacroF1"
-        }\n  → at evaluation.earlyStopping.metric`,
-      );
-    }
+    checkMetricTask(stopping.metric, config.task, "evaluation.earlyStopping.metric", problems);
   }
+  checkMetricTask(config.promotion.metric, config.task, "promotion.metric", problems);
+}
+
+/** A selection metric must be one the task measures: RMSE for regression, not accuracy. */
+function checkMetricTask(
+  metric: SelectionMetric,
+  task: Config["task"],
+  path: string,
+  problems: string[],
+): void {
+  if (metric === "validationLoss") return;
+  const regressionMetric = metric === "validationRmse";
+  if (regressionMetric === (task === "regression")) return;
+  problems.push(
+    `✖ ${metric} is a ${
+      regressionMetric ? "regression" : "classification"
+    } metric but task is "${task}"; use ${
+      task === "regression"
+        ? "validationRmse or validationLoss"
+        : "validationAccuracy, validationLoss or validationMacroF1"
+    }\n  → at ${path}`,
+  );
 }
 
 /** What the data fixes about a config: feature count, classes and training-set size. */

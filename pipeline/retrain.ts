@@ -1,10 +1,12 @@
 /**
- * Scheduled retraining: train, compare the new model with the current one on the same test
- * data, and promote it only if it passes the config's gate. `current` and `previous` are
+ * Scheduled retraining: train, compare the new model with the current one on the same
+ * validation rows, and promote it only if it passes the config's gate. `current` and `previous` are
  * symlinks to run directories, each swapped by an atomic rename.
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { ConfigError } from "./config_errors.ts";
+import { lowerIsBetter } from "./early_stopping.ts";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
@@ -41,6 +43,12 @@ export async function retrain(
   options: TrainOptions = {},
 ): Promise<RetrainResult> {
   const { config, name } = loaded;
+  if (config.data.split?.validation === undefined) {
+    // The gate chooses between two models: on validation rows, never on the test set.
+    throw new ConfigError(loaded.file, [
+      `✖ retrain compares the new and the current model on validation data, and there is none: add data.split.validation (e.g. { validation: 0.1 }), so that the test set is never used to choose\n  → at data.split.validation`,
+    ]);
+  }
   const root = join(config.output.dir, name);
   await Deno.mkdir(root, { recursive: true });
   const lock = await acquireLock(join(root, "retrain.lock"));
@@ -73,22 +81,20 @@ export async function retrain(
 /** Apply the promotion gate. */
 export function decide(
   gate: Config["promotion"],
-  candidate: Partial<Pick<Summary, GateMetric>> & Pick<Summary, "perClassAccuracy">,
+  candidate: Partial<Pick<Summary, GateMetric | "validationPerClassAccuracy">>,
   current:
-    | Partial<Pick<EvaluationReport, GateMetric>>
-      & Pick<EvaluationReport, "perClassAccuracy" | "classNames">
+    | Partial<Pick<EvaluationReport, GateMetric | "validationPerClassAccuracy">>
+      & Pick<EvaluationReport, "classNames">
     | null,
   previousRun: string | null,
 ): Promotion {
   const value = candidate[gate.metric];
   if (value === undefined) {
     throw new UsageError(
-      `promotion.metric ${gate.metric} is not measured by this run (${
-        gate.metric.startsWith("validation") ? "add data.split.validation" : "wrong task"
-      })`,
+      `promotion.metric ${gate.metric} is not measured by this run: add data.split.validation`,
     );
   }
-  const higher = gate.metric === "testAccuracy" || gate.metric === "validationAccuracy";
+  const higher = !lowerIsBetter(gate.metric);
   const base = { metric: gate.metric, candidate: value, previousRun };
   if (!current) {
     return {
@@ -111,19 +117,20 @@ export function decide(
       } ${fmt(gain)} is below minDelta ${gate.minDelta}`,
     };
   }
+  // Per-class accuracy on the same validation rows (classification only).
+  const before = current.validationPerClassAccuracy ?? [];
+  const after = candidate.validationPerClassAccuracy ?? [];
   if (gate.maxClassRegression !== undefined) {
-    for (let k = 0; k < candidate.perClassAccuracy.length; k++) {
-      const drop = (current.perClassAccuracy[k] ?? 0) - candidate.perClassAccuracy[k]!;
+    for (let k = 0; k < after.length; k++) {
+      const drop = (before[k] ?? 0) - after[k]!;
       if (drop > gate.maxClassRegression) {
         return {
           ...base,
           current: was,
           promoted: false,
           reason: `class "${current.classNames[k] ?? k}" accuracy fell by ${fmt(drop)} (${
-            fmt(current.perClassAccuracy[k]!)
-          } → ${
-            fmt(candidate.perClassAccuracy[k]!)
-          }), more than maxClassRegression ${gate.maxClassRegression}`,
+            fmt(before[k]!)
+          } → ${fmt(after[k]!)}), more than maxClassRegression ${gate.maxClassRegression}`,
         };
       }
     }

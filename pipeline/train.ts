@@ -59,6 +59,8 @@ export interface Summary {
   testMacroF1?: number;
   testBalancedAccuracy?: number;
   perClass?: PerClass;
+  /** Accuracy per class of the validation rows (the promotion gate's per-class check). */
+  validationPerClassAccuracy?: number[];
   testRmse?: number;
   testMae?: number;
   testR2?: number;
@@ -82,6 +84,9 @@ export interface Summary {
   perClassAccuracy: number[];
   confusion: number[][];
 }
+
+/** Test rows sent to the dashboard's regression scatter: enough to see the shape, bounded. */
+const MAX_SCATTER_POINTS = 2000;
 
 /** What a finished run returns. */
 export interface TrainResult {
@@ -406,6 +411,15 @@ async function runTraining(
       // The model and summary are written; a chart that fails to render must not lose them.
       emit({ event: "warning", message: `report not written: ${(error as Error).message}` });
     }
+    if (final.testPredictions) {
+      // Regression: the dashboard's predicted-against-true scatter (the first rows, bounded).
+      const shown = Math.min(splits.test.count, MAX_SCATTER_POINTS);
+      emit({
+        event: "testPredictions",
+        predicted: Array.from(final.testPredictions.subarray(0, shown)),
+        actual: Array.from(splits.test.targets!.subarray(0, shown)),
+      });
+    }
     emit({ event: "finished", ...summaryForEvent(summary) });
     await run.markLatest();
     return { runDir: run.path, summary };
@@ -489,6 +503,7 @@ const FINAL_SCORES = [
   "validationLoss",
   "validationMacroF1",
   "validationBalancedAccuracy",
+  "validationPerClassAccuracy",
   "testMacroF1",
   "testBalancedAccuracy",
   "testRmse",

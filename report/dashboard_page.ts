@@ -1,6 +1,7 @@
 /**
  * The dashboard's page: one self-contained HTML document (no CDN, no external script) that
- * listens to `/events` and draws the loss and accuracy curves as they grow.
+ * listens to `/events` and draws the loss and score curves as they grow, then the per-class
+ * scores (classification) or the test predictions against the truth (regression).
  * @module
  */
 
@@ -15,6 +16,7 @@ h1{font-size:20px;margin:0 0 4px} .status{color:#555;margin-bottom:12px}
 .numbers div{background:#f4f6fa;border-radius:6px;padding:8px} .numbers b{display:block;font-size:18px}
 svg{background:#fff;border:1px solid #ddd;margin-top:8px} .axis{font-size:11px;fill:#555}
 .legend{font-size:12px} h2{font-size:15px;margin:18px 0 0}
+table{border-collapse:collapse;margin-top:8px} th,td{padding:2px 14px 2px 0;text-align:left}
 </style></head><body>
 <h1 id="title">gradstream</h1><div class="status" id="status">connecting…</div>
 <div class="numbers">
@@ -28,6 +30,9 @@ svg{background:#fff;border:1px solid #ddd;margin-top:8px} .axis{font-size:11px;f
 <h2 id="scoreTitle">Train, validation and test accuracy</h2>
 <svg id="accChart" width="960" height="260"><path id="trainPath" data-points="0" fill="none" stroke="#3b75af" stroke-width="2"/><path id="validationPath" data-points="0" fill="none" stroke="#3a923a" stroke-width="2"/><path id="testPath" data-points="0" fill="none" stroke="#ef8636" stroke-width="2"/><g id="accAxes"></g>
 <text class="legend" x="720" y="20" fill="#3b75af">● train</text><text class="legend" x="780" y="20" fill="#3a923a">● validation</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
+<div id="perClass" hidden><h2>Test scores per class</h2><table id="perClassTable"></table></div>
+<div id="predictions" hidden><h2>Test rows: predicted against true, and residuals</h2>
+<svg id="scatter" width="420" height="420"></svg> <svg id="residuals" width="420" height="420"></svg></div>
 <script>
 const W = 960, H = 260, L = 56, R = 16, T = 14, B = 30;
 let state;
@@ -57,6 +62,44 @@ function axes(g, s, label) {
 function line(path, points, key, s) {
   path.setAttribute("d", points.map((p, i) => (i ? "L" : "M") + s.x(p.iteration).toFixed(1) + "," + s.y(p[key]).toFixed(1)).join(""));
   path.setAttribute("data-points", String(points.length));
+}
+/** Per-class precision, recall and F1 as a table (class names set as text, never as HTML). */
+function perClassTable(perClass) {
+  const table = $("perClassTable");
+  table.replaceChildren();
+  const row = (cells, tag) => {
+    const tr = document.createElement("tr");
+    for (const c of cells) {
+      const td = document.createElement(tag);
+      td.textContent = c;
+      tr.append(td);
+    }
+    table.append(tr);
+  };
+  row(["class", "precision", "recall", "F1", "support"], "th");
+  for (const [name, s] of Object.entries(perClass)) {
+    row([name, fmt(s.precision), fmt(s.recall), fmt(s.f1), String(s.support)], "td");
+  }
+  $("perClass").hidden = false;
+}
+/** A square scatter with a reference line: y = x (predicted against true) or y = 0 (residuals). */
+function scatter(svg, xs, ys, xLabel, yLabel, diagonal) {
+  const S = 420, M = 44;
+  const all = diagonal ? xs.concat(ys) : xs;
+  const xLo = Math.min(...all), xHi = Math.max(...all);
+  const yLo = diagonal ? xLo : Math.min(0, ...ys), yHi = diagonal ? xHi : Math.max(0, ...ys);
+  const px = (v) => M + (S - M - 10) * (v - xLo) / ((xHi - xLo) || 1);
+  const py = (v) => 10 + (S - M - 10) * (1 - (v - yLo) / ((yHi - yLo) || 1));
+  let out = diagonal
+    ? '<line x1="' + px(xLo) + '" y1="' + py(xLo) + '" x2="' + px(xHi) + '" y2="' + py(xHi) + '" stroke="#999" stroke-dasharray="4 4"/>'
+    : '<line x1="' + M + '" x2="' + (S - 10) + '" y1="' + py(0) + '" y2="' + py(0) + '" stroke="#999"/>';
+  for (let i = 0; i < xs.length; i++) {
+    out += '<circle cx="' + px(xs[i]).toFixed(1) + '" cy="' + py(ys[i]).toFixed(1) + '" r="2.5" fill="#3b75af" fill-opacity="0.6"/>';
+  }
+  out += '<text class="axis" x="' + (S - 10) + '" y="' + (S - 8) + '" text-anchor="end">' + xLabel + " " + xLo.toFixed(1) + "–" + xHi.toFixed(1) + "</text>";
+  out += '<text class="axis" x="4" y="14">' + yLabel + " " + yLo.toFixed(1) + "–" + yHi.toFixed(1) + "</text>";
+  svg.innerHTML = out;
+  svg.setAttribute("data-points", String(xs.length));
 }
 let pending = false;
 function draw() {
@@ -120,7 +163,13 @@ function on(e) {
       }
       break;
     }
+    case "testPredictions":
+      scatter($("scatter"), e.actual, e.predicted, "true", "predicted", true);
+      scatter($("residuals"), e.predicted, e.actual.map((t, i) => t - e.predicted[i]), "predicted", "true − predicted", false);
+      $("predictions").hidden = false;
+      break;
     case "finished":
+      if (e.perClass) perClassTable(e.perClass);
       $("status").textContent = e.testRmse !== undefined
         ? "finished: test RMSE " + fmt(e.testRmse)
         : "finished: test accuracy " + fmt(e.testAccuracy);

@@ -16,7 +16,7 @@ import { predictAll, unscaled } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
 import { loadIdx } from "../data/idx.ts";
 import type { Config } from "../pipeline/config.ts";
-import { validateConfig } from "../pipeline/load_config.ts";
+import { validateConfig, withoutSelection } from "../pipeline/load_config.ts";
 import { loadModel, type ModelFile } from "../pipeline/model_file.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import {
@@ -95,7 +95,10 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
     ({ net, test } = inputs);
   } else {
     const loaded = await loadModel(join(runDir, "model.json"));
-    const config = validateConfig(JSON.parse(configText), join(runDir, "config.json"));
+    const config = validateConfig(
+      withoutSelection(JSON.parse(configText)),
+      join(runDir, "config.json"),
+    );
     backend = config.backend;
     test = await loadTestSplit(config, loaded.file);
     normalizeValues(loaded.file.data.normalization, test.x, test.features);

@@ -47,6 +47,8 @@ export interface FinalEvaluation extends Evaluation {
   confusion: number[][];
   /** Classification: per class of the test split. */
   perClass?: ClassScores[];
+  /** Classification with a validation split: accuracy per class of the validation rows. */
+  validationPerClassAccuracy?: number[];
   testMacroF1?: number;
   testBalancedAccuracy?: number;
   validationBalancedAccuracy?: number;
@@ -54,6 +56,8 @@ export interface FinalEvaluation extends Evaluation {
   testR2?: number;
   validationMae?: number;
   validationR2?: number;
+  /** Regression: each test row's prediction in the target's units. */
+  testPredictions?: Float64Array;
 }
 
 /** A step, with an evaluation when one was due. */
@@ -110,7 +114,8 @@ export function finalEvaluation(
 ): FinalEvaluation {
   const { evaluation, test, validation } = scoreSplits(net, splits, at);
   if (splits.test.targets) {
-    const t = regressionOf(test, splits.test);
+    const testPredictions = unscaled(test, splits.test);
+    const t = regressionScores(testPredictions, splits.test.targets);
     const v = validation && splits.validation ? regressionOf(validation, splits.validation) : null;
     return {
       ...evaluation,
@@ -118,6 +123,7 @@ export function finalEvaluation(
       confusion: [],
       testMae: t.mae,
       testR2: t.r2,
+      testPredictions,
       ...(v ? { validationMae: v.mae, validationR2: v.r2 } : {}),
     };
   }
@@ -133,7 +139,10 @@ export function finalEvaluation(
     testMacroF1: macroF1(confusion),
     testBalancedAccuracy: balancedAccuracy(confusion),
     ...(validationConfusion
-      ? { validationBalancedAccuracy: balancedAccuracy(validationConfusion) }
+      ? {
+        validationBalancedAccuracy: balancedAccuracy(validationConfusion),
+        validationPerClassAccuracy: perClassAccuracy(validationConfusion),
+      }
       : {}),
   };
 }

@@ -1,7 +1,7 @@
 /** End-to-end tests: the CLI as a user runs it, in a subprocess. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, root, runDirOf, withTempDir } from "./helpers.ts";
+import { cli, root, runDirOf, trainTiny, withTempDir } from "./helpers.ts";
 
 const fixtures = join(root, "fixtures", "configs");
 
@@ -128,4 +128,29 @@ Deno.test("schema prints the config's JSON Schema", async () => {
   const schema = JSON.parse(result.stdout);
   assert.ok("optimizer" in schema.properties);
   assert.equal(schema.additionalProperties, false);
+});
+
+Deno.test("evaluate and report still read a run recorded with test-set selection settings", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir);
+    // Runs made before validation splits recorded these; a new config refuses them.
+    const path = join(runDir, "config.json");
+    const recorded = JSON.parse(await Deno.readTextFile(path));
+    recorded.promotion = { metric: "testAccuracy", minDelta: 0 };
+    recorded.evaluation = {
+      every: "epoch",
+      earlyStopping: { patience: 2, metric: "testAccuracy" },
+    };
+    await Deno.writeTextFile(path, JSON.stringify(recorded));
+    const evaluated = await cli(["evaluate", runDir, "--json"]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    assert.equal(JSON.parse(evaluated.stdout).testAccuracy, summary.testAccuracy);
+    const report = await cli(["report", runDir]);
+    assert.equal(report.code, 0, report.stderr);
+    // As a config for new training, the same file is refused.
+    const train = await cli(["train", path]);
+    assert.equal(train.code, 2);
+    assert.match(train.stderr, /testAccuracy cannot select a model/);
+  });
 });

@@ -116,3 +116,69 @@ Deno.test({
     });
   },
 });
+
+/** Start a training with `--dashboard 0 --keep-serving`; returns its URL and the process. */
+async function dashboardRun(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = command([...args, "--dashboard", "0", "--keep-serving"]).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/dashboard: (http:\S+)/.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`no dashboard URL in:\n${text}`);
+    text += value;
+  }
+  return {
+    url: text.match(/dashboard: (http:\S+)/)![1]!,
+    stop: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+      await lines.cancel();
+      await child.stderr.cancel();
+    },
+  };
+}
+
+Deno.test({
+  name: "the dashboard shows per-class scores at the end, and a regression's test predictions",
+  ignore: !hasChromium,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const b = await browser();
+      const classification = await dashboardRun([
+        "train",
+        tiny,
+        "--set",
+        `output.dir=${dir}`,
+        "--set",
+        "training.epochs=2",
+      ]);
+      const regression = await dashboardRun([
+        "train",
+        join(root, "examples", "cars.yaml"),
+        "--set",
+        `output.dir=${dir}`,
+        "--set",
+        "training.epochs=3",
+      ]);
+      try {
+        const page = await b.newPage();
+        await page.goto(classification.url);
+        await page.waitForFunction(`!document.getElementById("perClass").hidden`);
+        // A header row and one row per class, named as the config names them.
+        assert.equal(await page.locator("#perClassTable tr").count(), 4);
+        assert.equal(await page.textContent("#perClassTable tr:nth-child(2) td"), "horizontal");
+
+        await page.goto(regression.url);
+        await waitForPoints(page, "scatter", 1);
+        // Every test row of the cars example: 20% of the 398 rows with a label.
+        assert.equal(Number(await page.getAttribute("#scatter", "data-points")), 80);
+        assert.equal(Number(await page.getAttribute("#residuals", "data-points")), 80);
+        assert.match(await page.textContent("#scoreTitle") ?? "", /RMSE/);
+      } finally {
+        await b.close();
+        await classification.stop();
+        await regression.stop();
+      }
+    });
+  },
+});

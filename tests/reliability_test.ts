@@ -185,7 +185,7 @@ Deno.test("a corrupted or truncated checkpoint is refused, never loaded", async 
 
 Deno.test("retrain promotes a better model, refuses a worse one and keeps previous", async () => {
   await withTempDir(async (dir) => {
-    const out = ["--set", `output.dir=${dir}`];
+    const out = ["--set", `output.dir=${dir}`, "--set", "data.split={ validation: 0.2 }"];
     const weak = ["--set", "training.epochs=1", "--set", "optimizer.learningRate=0.0005"];
     const first = await cli(["retrain", tiny, ...out, ...weak]);
     assert.equal(first.code, 0, first.stderr);
@@ -195,7 +195,7 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
 
     const better = await cli(["retrain", tiny, ...out]);
     assert.equal(better.code, 0, better.stdout + better.stderr);
-    assert.match(better.stdout, /^promoted: testAccuracy .* passes the gate/m);
+    assert.match(better.stdout, /^promoted: validationAccuracy .* passes the gate/m);
     const betterDir = runDirOf(better.stdout);
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
     assert.equal(await Deno.realPath(join(dir, "tiny", "previous")), firstDir);
@@ -204,7 +204,7 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
     assert.equal(worse.code, 3, worse.stdout + worse.stderr);
     assert.match(
       worse.stdout,
-      /^not promoted: testAccuracy 0\.\d{4} vs current 1\.0000: gain -0\.\d{4} is below minDelta 0$/m,
+      /^not promoted: validationAccuracy 0\.\d{4} vs current 1\.0000: gain -0\.\d{4} is below minDelta 0$/m,
     );
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
     const worseDir = runDirOf(worse.stdout);
@@ -227,7 +227,8 @@ Deno.test("retrain refuses to run while another retraining of the name holds the
         startedAt: "then",
       }),
     );
-    const held = await cli(["retrain", tiny, "--set", `output.dir=${dir}`]);
+    const split = ["--set", "data.split={ validation: 0.2 }"];
+    const held = await cli(["retrain", tiny, "--set", `output.dir=${dir}`, ...split]);
     assert.equal(held.code, 1);
     assert.match(
       held.stderr,
@@ -244,10 +245,22 @@ Deno.test("retrain refuses to run while another retraining of the name holds the
         startedAt: "then",
       }),
     );
-    const stale = await cli(["retrain", tiny, "--set", `output.dir=${dir}`]);
+    const stale = await cli(["retrain", tiny, "--set", `output.dir=${dir}`, ...split]);
     assert.equal(stale.code, 0, stale.stderr);
     assert.match(stale.stderr, /warning: taking over a stale lock .* left by pid 999999999/);
     await assert.rejects(Deno.stat(lock), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("retrain refuses a config without a validation split before training", async () => {
+  await withTempDir(async (dir) => {
+    const result = await cli(["retrain", tiny, "--set", `output.dir=${dir}`]);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /✖ retrain compares the new and the current model on validation data, and there is none: add data\.split\.validation/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });
 
@@ -263,7 +276,15 @@ Deno.test("runIsolated() runs each scheduled retraining in its own process and r
     const bad = join(root, "fixtures", "configs", "invalid", "unknown_key.yaml");
     assert.equal(await runIsolated([bad, "--set", `output.dir=${dir}`]), 2);
     assert.equal(
-      await runIsolated([tiny, "--set", `output.dir=${dir}`, "--set", "training.epochs=2"]),
+      await runIsolated([
+        tiny,
+        "--set",
+        `output.dir=${dir}`,
+        "--set",
+        "training.epochs=2",
+        "--set",
+        "data.split={ validation: 0.2 }",
+      ]),
       0,
     );
     assert.ok((await Deno.realPath(join(dir, "tiny", "current"))).startsWith(join(dir, "tiny")));
