@@ -22,14 +22,14 @@ table{border-collapse:collapse;margin-top:8px} th,td{padding:2px 14px 2px 0;text
 <div class="numbers">
 <div>iteration<b id="iteration">–</b></div><div>epoch<b id="epoch">–</b></div>
 <div>loss<b id="loss">–</b></div><div>samples/s<b id="rate">–</b></div>
-<div><span class="scoreName">train accuracy</span><b id="train">–</b></div><div><span class="scoreName">validation accuracy</span><b id="validation">–</b></div><div><span class="scoreName">test accuracy</span><b id="test">–</b></div>
+<div><span class="scoreName">train accuracy</span><b id="train">–</b></div><div id="validationBox" hidden><span class="scoreName">validation accuracy</span><b id="validation">–</b></div><div><span class="scoreName">test accuracy</span><b id="test">–</b></div>
 <div>elapsed<b id="elapsed">–</b></div><div>ETA<b id="eta">–</b></div>
 </div>
 <h2>Training loss</h2>
 <svg id="lossChart" width="960" height="260"><path id="lossPath" data-points="0" fill="none" stroke="#1f4e8c" stroke-width="1.5"/><g id="lossAxes"></g></svg>
 <h2 id="scoreTitle">Train, validation and test accuracy</h2>
 <svg id="accChart" width="960" height="260"><path id="trainPath" data-points="0" fill="none" stroke="#3b75af" stroke-width="2"/><path id="validationPath" data-points="0" fill="none" stroke="#3a923a" stroke-width="2"/><path id="testPath" data-points="0" fill="none" stroke="#ef8636" stroke-width="2"/><g id="accAxes"></g>
-<text class="legend" x="720" y="20" fill="#3b75af">● train</text><text class="legend" x="780" y="20" fill="#3a923a">● validation</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
+<text class="legend" x="720" y="20" fill="#3b75af">● train</text><text class="legend" id="validationLegend" x="780" y="20" fill="#3a923a" visibility="hidden">● validation</text><text class="legend" x="880" y="20" fill="#ef8636">● test</text></svg>
 <div id="perClass" hidden><h2>Test scores per class</h2><table id="perClassTable"></table></div>
 <div id="predictions" hidden><h2>Test rows: predicted against true, and residuals</h2>
 <svg id="scatter" width="420" height="420"></svg> <svg id="residuals" width="420" height="420"></svg></div>
@@ -154,6 +154,11 @@ function on(e) {
         if (v === undefined) continue;
         state[split].push({ iteration: e.iteration, accuracy: v });
         $(split).textContent = fmt(v);
+        if (split === "validation") {
+          // Shown only for runs with a validation split.
+          $("validationBox").hidden = false;
+          $("validationLegend").setAttribute("visibility", "visible");
+        }
       }
       if (state.rmse) {
         $("scoreTitle").textContent = "Train, validation and test RMSE";

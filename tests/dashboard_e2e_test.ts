@@ -139,7 +139,8 @@ async function dashboardRun(args: string[]): Promise<{ url: string; stop: () => 
 }
 
 Deno.test({
-  name: "the dashboard shows per-class scores at the end, and a regression's test predictions",
+  name:
+    "the dashboard shows the validation curve and per-class scores, and a regression's test predictions",
   ignore: !hasChromium,
   async fn() {
     await withTempDir(async (dir) => {
@@ -151,6 +152,8 @@ Deno.test({
         `output.dir=${dir}`,
         "--set",
         "training.epochs=2",
+        "--set",
+        "data.split={ validation: 0.2 }",
       ]);
       const regression = await dashboardRun([
         "train",
@@ -167,6 +170,9 @@ Deno.test({
         // A header row and one row per class, named as the config names them.
         assert.equal(await page.locator("#perClassTable tr").count(), 4);
         assert.equal(await page.textContent("#perClassTable tr:nth-child(2) td"), "horizontal");
+        // The validation curve: one point per epoch, and its number shown.
+        assert.equal(Number(await page.getAttribute("#validationPath", "data-points")), 2);
+        assert.ok(await page.isVisible("#validationBox"));
 
         await page.goto(regression.url);
         await waitForPoints(page, "scatter", 1);
