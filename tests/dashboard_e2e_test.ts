@@ -34,12 +34,33 @@ async function browser() {
   });
 }
 
+/** Start a training with a dashboard on a free port; returns its URL and how to stop it. */
+async function dashboardRun(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = command([...args, "--dashboard", "0"]).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/dashboard: (http:\S+)/.test(text)) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`no dashboard URL in:\n${text}`);
+    text += value;
+  }
+  return {
+    url: text.match(/dashboard: (http:\S+)/)![1]!,
+    stop: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+      await lines.cancel();
+      await child.stderr.cancel();
+    },
+  };
+}
+
 Deno.test({
   name: "the dashboard shows the curves growing, survives a reload, and is screenshotted",
   ignore: !hasChromium,
   async fn() {
     await withTempDir(async (dir) => {
-      const child = command([
+      const { url, stop } = await dashboardRun([
         "train",
         tiny,
         "--set",
@@ -50,17 +71,7 @@ Deno.test({
         "evaluation.every=450",
         "--set",
         "optimizer={ kind: sgd, learningRate: 0.01 }",
-        "--dashboard",
-        "0",
-      ]).spawn();
-      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!/dashboard: (http:\S+)/.test(text)) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`no dashboard URL in:\n${text}`);
-        text += value;
-      }
-      const url = text.match(/dashboard: (http:\S+)/)![1]!;
+      ]);
       assert.match(url, /^http:\/\/127\.0\.0\.1:/);
       const b = await browser();
       try {
@@ -82,10 +93,7 @@ Deno.test({
         await again.screenshot({ path: join(root, "docs", "dashboard.png") });
       } finally {
         await b.close();
-        child.kill("SIGKILL");
-        await child.status;
-        await lines.cancel();
-        await child.stderr.cancel();
+        await stop();
       }
     });
   },
@@ -117,27 +125,6 @@ Deno.test({
   },
 });
 
-/** Start a training with `--dashboard 0 --keep-serving`; returns its URL and the process. */
-async function dashboardRun(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = command([...args, "--dashboard", "0", "--keep-serving"]).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/dashboard: (http:\S+)/.test(text)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`no dashboard URL in:\n${text}`);
-    text += value;
-  }
-  return {
-    url: text.match(/dashboard: (http:\S+)/)![1]!,
-    stop: async () => {
-      child.kill("SIGKILL");
-      await child.status;
-      await lines.cancel();
-      await child.stderr.cancel();
-    },
-  };
-}
-
 Deno.test({
   name:
     "the dashboard shows the validation curve and per-class scores, and a regression's test predictions",
@@ -154,6 +141,7 @@ Deno.test({
         "training.epochs=2",
         "--set",
         "data.split={ validation: 0.2 }",
+        "--keep-serving",
       ]);
       const regression = await dashboardRun([
         "train",
@@ -162,6 +150,7 @@ Deno.test({
         `output.dir=${dir}`,
         "--set",
         "training.epochs=3",
+        "--keep-serving",
       ]);
       try {
         const page = await b.newPage();
