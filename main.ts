@@ -15,8 +15,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { ConfigSchema } from "./pipeline/config.ts";
-import { ConfigError } from "./pipeline/config_errors.ts";
+import { ConfigSchema } from "./config/config.ts";
+import { ConfigError } from "./config/errors.ts";
 import { UsageError } from "./pipeline/errors.ts";
 import { evaluateRun, formatReport } from "./pipeline/evaluate_run.ts";
 import { loadConfig } from "./pipeline/load_config.ts";

@@ -16,15 +16,15 @@
  */
 export { argmax, Matrix } from "./nn/matrix.ts";
 export { jsKernels, type Kernels, kernels, useKernels } from "./nn/kernels.ts";
-export { createWasmKernels, wasmSimdAvailable } from "./nn/wasm_kernels.ts";
-export { WasmTrainer, type WasmTrainerOptions } from "./nn/wasm_trainer.ts";
+export { createWasmKernels, wasmSimdAvailable } from "./engine/kernels/wasm_kernels.ts";
+export { WasmTrainer, type WasmTrainerOptions } from "./engine/trainer/wasm_trainer.ts";
 export {
   backendKernels,
   type BackendName,
   defaultBackend,
   withKernels,
   withKernelsSync,
-} from "./nn/backends.ts";
+} from "./engine/kernels/backends.ts";
 export {
   type HiddenActivation,
   identity,
@@ -42,8 +42,8 @@ export { numericalGradient, type NumericalGradientOptions } from "./nn/numerical
 export {
   fastNumericalGradient,
   type FastNumericalGradientOptions,
-} from "./nn/fast_numerical_gradient.ts";
-export { NumericalGradientPool } from "./nn/parallel_numerical_gradient.ts";
+} from "./engine/numerical/fast_numerical_gradient.ts";
+export { NumericalGradientPool } from "./engine/numerical/parallel_numerical_gradient.ts";
 export {
   gradientDescent,
   type GradientDescentOptions,
@@ -113,8 +113,8 @@ export {
 } from "./stages/evaluate.ts";
 
 // The pipeline: config, training runs and saved models.
-export { type Config, type ConfigInput, ConfigSchema } from "./pipeline/config.ts";
-export { ConfigError } from "./pipeline/config_errors.ts";
+export { type Config, type ConfigInput, ConfigSchema } from "./config/config.ts";
+export { ConfigError } from "./config/errors.ts";
 export {
   applyOverride,
   loadConfig,
@@ -129,4 +129,5 @@ export {
   type TrainResult,
 } from "./pipeline/train.ts";
 export { loadModel, type ModelFile, modelToJson } from "./pipeline/model_file.ts";
-export { DivergenceError, GradientCheckError, UsageError } from "./pipeline/errors.ts";
+export { DivergenceError, GradientCheckError } from "./stages/errors.ts";
+export { UsageError } from "./pipeline/errors.ts";

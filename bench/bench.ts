@@ -7,13 +7,13 @@
 import { join } from "node:path";
 import { oneHot, takeBatch } from "../data/dataset.ts";
 import { loadMnistDigits } from "../data/mnist_digits.ts";
-import { fastNumericalGradient } from "../nn/fast_numerical_gradient.ts";
-import { NumericalGradientPool } from "../nn/parallel_numerical_gradient.ts";
-import { backendKernels, withKernelsSync } from "../nn/backends.ts";
+import { fastNumericalGradient } from "../engine/numerical/fast_numerical_gradient.ts";
+import { NumericalGradientPool } from "../engine/numerical/parallel_numerical_gradient.ts";
+import { backendKernels, withKernelsSync } from "../engine/kernels/backends.ts";
 import { jsKernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
-import { WasmTrainer } from "../nn/wasm_trainer.ts";
+import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 
 interface Row {

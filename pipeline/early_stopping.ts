@@ -5,7 +5,7 @@
  */
 import type { Matrix } from "../nn/matrix.ts";
 import type { Evaluation } from "../stages/evaluate.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "../config/config.ts";
 import { copyParams } from "./model_file.ts";
 
 type Options = NonNullable<Config["evaluation"]["earlyStopping"]>;

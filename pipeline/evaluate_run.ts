@@ -5,10 +5,10 @@
  */
 import { join } from "node:path";
 import { normalizeValues } from "../data/normalize.ts";
-import { backendKernels, withKernelsSync } from "../nn/backends.ts";
+import { backendKernels, withKernelsSync } from "../engine/kernels/backends.ts";
 import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
-import { ConfigError } from "./config_errors.ts";
+import { ConfigError } from "../config/errors.ts";
 import { UsageError } from "./errors.ts";
 import { checkSizes, loadConfig, type LoadedConfig, loadRunConfig } from "./load_config.ts";
 import { loadModel, type ModelFile } from "./model_file.ts";

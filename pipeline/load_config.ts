@@ -6,8 +6,8 @@
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { type Config, ConfigSchema, type SelectionMetric } from "./config.ts";
-import { ConfigError, formatIssues, formatPath } from "./config_errors.ts";
+import { type Config, ConfigSchema, type SelectionMetric } from "../config/config.ts";
+import { ConfigError, formatIssues, formatPath } from "../config/errors.ts";
 
 /** A validated config and where it came from. */
 export interface LoadedConfig {

@@ -10,7 +10,7 @@ import type { Normalization } from "../data/normalize.ts";
 import type { TableEncoding } from "../data/tabular.ts";
 import { Matrix } from "../nn/matrix.ts";
 import { MultiLayerNet } from "../nn/network.ts";
-import { formatIssues } from "./config_errors.ts";
+import { formatIssues } from "../config/errors.ts";
 import { UsageError } from "./errors.ts";
 
 const MatrixJson = z.strictObject({

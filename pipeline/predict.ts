@@ -9,7 +9,7 @@ import { inTargetUnits } from "../data/dataset.ts";
 import { gunzipIfNeeded, parseIdx } from "../data/idx.ts";
 import { readFileOrThrow } from "../data/errors.ts";
 import { normalizeValues } from "../data/normalize.ts";
-import { backendKernels, type BackendName, withKernelsSync } from "../nn/backends.ts";
+import { backendKernels, type BackendName, withKernelsSync } from "../engine/kernels/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
 import { loadModel, type ModelFile } from "./model_file.ts";

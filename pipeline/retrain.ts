@@ -5,10 +5,10 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
-import { ConfigError } from "./config_errors.ts";
+import { ConfigError } from "../config/errors.ts";
 import { lowerIsBetter } from "./early_stopping.ts";
 import { join } from "node:path";
-import type { Config } from "./config.ts";
+import type { Config } from "../config/config.ts";
 import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
 import { acquireLock } from "./lock.ts";
 import type { LoadedConfig } from "./load_config.ts";

@@ -23,14 +23,19 @@ import { defaultNormalize, normalize, type NormalizedSplits } from "../stages/no
 import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
 import { readCheckpoint, type TrainingState, writeCheckpoint } from "./checkpoint.ts";
-import type { Config } from "./config.ts";
-import { ConfigError } from "./config_errors.ts";
+import type { Config } from "../config/config.ts";
+import { ConfigError } from "../config/errors.ts";
 import { EarlyStopping } from "./early_stopping.ts";
 import { UsageError } from "./errors.ts";
 import { checkSizes, layerSizes, type LoadedConfig, resolveLayers } from "./load_config.ts";
 import { modelToJson } from "./model_file.ts";
-import { backendKernels, type BackendName, defaultBackend, withKernels } from "../nn/backends.ts";
-import { WasmTrainer } from "../nn/wasm_trainer.ts";
+import {
+  backendKernels,
+  type BackendName,
+  defaultBackend,
+  withKernels,
+} from "../engine/kernels/backends.ts";
+import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
 import type { Progress } from "./progress.ts";
 import { metricColumns, RunDirectory } from "./run_dir.ts";
 import type { Dataset } from "../data/dataset.ts";

@@ -4,15 +4,15 @@
  * @module
  */
 import { concatMap, defer, finalize, map, type OperatorFunction } from "rxjs";
-import { fastNumericalGradient } from "../nn/fast_numerical_gradient.ts";
-import { NumericalGradientPool } from "../nn/parallel_numerical_gradient.ts";
-import { withKernelsSync } from "../nn/backends.ts";
+import { fastNumericalGradient } from "../engine/numerical/fast_numerical_gradient.ts";
+import { NumericalGradientPool } from "../engine/numerical/parallel_numerical_gradient.ts";
+import { withKernelsSync } from "../engine/kernels/backends.ts";
 import { jsKernels } from "../nn/kernels.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
-import type { WasmTrainer } from "../nn/wasm_trainer.ts";
-import type { Config } from "../pipeline/config.ts";
-import { GradientCheckError } from "../pipeline/errors.ts";
+import type { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import type { Config } from "../config/config.ts";
+import { GradientCheckError } from "./errors.ts";
 import type { Batch } from "./sample_batch.ts";
 
 /** The largest |numerical - backprop| over all parameters, and where it was. */

@@ -17,7 +17,7 @@ import {
 import { loadIdx } from "../data/idx.ts";
 import { loadMnistDigits } from "../data/mnist_digits.ts";
 import { deriveSeed, Random } from "../nn/random.ts";
-import type { Config } from "../pipeline/config.ts";
+import type { Config } from "../config/config.ts";
 
 /** A data source as the config describes it (paths already resolved). */
 export type SourceConfig = Config["data"]["source"];

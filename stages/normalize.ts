@@ -4,7 +4,7 @@
  */
 import { map, type OperatorFunction } from "rxjs";
 import { applyNormalization, fitNormalization, type Normalization } from "../data/normalize.ts";
-import type { Config } from "../pipeline/config.ts";
+import type { Config } from "../config/config.ts";
 import type { Splits } from "./load.ts";
 
 /** The splits, normalised, with the statistics that did it. */

@@ -6,7 +6,7 @@
 import { map, type OperatorFunction } from "rxjs";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
 import type { Optimizer } from "../nn/optimizers.ts";
-import { DivergenceError } from "../pipeline/errors.ts";
+import { DivergenceError } from "./errors.ts";
 import type { GradientCheck, GradientResult } from "./gradient.ts";
 
 /** What one training step did. Iterations are counted from 0. */

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { assemble, binaryModuleSource, WASM_MODULES } from "../../scripts/build_wasm.ts";
-import { KERNELS_WASM } from "../../nn/wasm/kernels_binary.ts";
-import { TRAIN_STEP_WASM } from "../../nn/wasm/train_step_binary.ts";
-import { WasmTrainer } from "../../nn/wasm_trainer.ts";
+import { KERNELS_WASM } from "../../engine/kernels/kernels_binary.ts";
+import { TRAIN_STEP_WASM } from "../../engine/trainer/train_step_binary.ts";
+import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import { oneHot, takeBatch } from "../../data/dataset.ts";
 import { loadMnistDigits } from "../../data/mnist_digits.ts";
-import { backendKernels, withKernelsSync } from "../../nn/backends.ts";
+import { backendKernels, withKernelsSync } from "../../engine/kernels/backends.ts";
 import { jsKernels, type Kernels } from "../../nn/kernels.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { Adam } from "../../nn/optimizers.ts";
 import { Random } from "../../nn/random.ts";
-import { createWasmKernels, wasmSimdAvailable } from "../../nn/wasm_kernels.ts";
+import { createWasmKernels, wasmSimdAvailable } from "../../engine/kernels/wasm_kernels.ts";
 
 Deno.test("the committed WebAssembly modules are the ones their WAT assembles to (deno task wasm)", async () => {
   const committed: Record<string, string> = { KERNELS_WASM, TRAIN_STEP_WASM };

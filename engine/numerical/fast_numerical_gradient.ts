@@ -11,10 +11,10 @@
  * per sample, which is also more precise than subtracting two whole-batch sums.
  * @module
  */
-import { activationKernels, scalarActivations } from "./activations.ts";
-import { targetsAsOneHot } from "./losses.ts";
-import { Matrix } from "./matrix.ts";
-import type { MultiLayerNet, Params, Targets } from "./network.ts";
+import { activationKernels, scalarActivations } from "../../nn/activations.ts";
+import { targetsAsOneHot } from "../../nn/losses.ts";
+import { Matrix } from "../../nn/matrix.ts";
+import type { MultiLayerNet, Params, Targets } from "../../nn/network.ts";
 
 /** Options of {@linkcode fastNumericalGradient}. */
 export interface FastNumericalGradientOptions {
@@ -41,7 +41,7 @@ export interface FastNumericalGradientOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { fastNumericalGradient, Matrix, TwoLayerNet } from "../mod.ts";
+ * import { fastNumericalGradient, Matrix, TwoLayerNet } from "../../mod.ts";
  * const net = new TwoLayerNet(4, 3, 2, { seed: 1 });
  * const x = Matrix.from([[1, 0, 0.5, 0]]);
  * const fast = fastNumericalGradient(net, x, [1]);

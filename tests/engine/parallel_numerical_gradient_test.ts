@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { fastNumericalGradient } from "../../nn/fast_numerical_gradient.ts";
+import { fastNumericalGradient } from "../../engine/numerical/fast_numerical_gradient.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
-import { NumericalGradientPool } from "../../nn/parallel_numerical_gradient.ts";
-import { sparseBatch } from "./helpers.ts";
+import { NumericalGradientPool } from "../../engine/numerical/parallel_numerical_gradient.ts";
+import { sparseBatch } from "../nn/helpers.ts";
 
 Deno.test("NumericalGradientPool.gradient() is bit-identical to one thread", async () => {
   const pool = new NumericalGradientPool(2);

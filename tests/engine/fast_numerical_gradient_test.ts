@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { takeBatch } from "../../data/dataset.ts";
 import { loadMnistDigits } from "../../data/mnist_digits.ts";
-import { fastNumericalGradient } from "../../nn/fast_numerical_gradient.ts";
+import { fastNumericalGradient } from "../../engine/numerical/fast_numerical_gradient.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet, type NetworkOptions } from "../../nn/network.ts";
 import { TwoLayerNet } from "../../nn/two_layer_net.ts";
-import { maxDifference, sparseBatch } from "./helpers.ts";
+import { maxDifference, sparseBatch } from "../nn/helpers.ts";
 
 const cases: [string, number[], NetworkOptions][] = [
   ["two-layer sigmoid (the book's)", [10, 6, 4], {}],

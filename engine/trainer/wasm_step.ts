@@ -9,10 +9,10 @@
  * each: the result does not depend on the number of threads.
  * @module
  */
-import { TRAIN_STEP_WASM } from "./wasm/train_step_binary.ts";
-import { moduleBytes } from "./wasm_kernels.ts";
+import { TRAIN_STEP_WASM } from "./train_step_binary.ts";
+import { moduleBytes } from "../kernels/wasm_kernels.ts";
 
-/** The exports of nn/wasm/train_step.wat (pointers are byte offsets). */
+/** The exports of engine/trainer/train_step.wat (pointers are byte offsets). */
 export interface StepExports {
   gather_rows(x: number, rows: number, nIn: number, pos: number, val: number, counts: number): void;
   dense_forward(

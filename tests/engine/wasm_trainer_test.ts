@@ -3,8 +3,8 @@ import { oneHot } from "../../data/dataset.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
 import { createOptimizer, type Optimizer, type OptimizerOptions } from "../../nn/optimizers.ts";
-import { WasmTrainer } from "../../nn/wasm_trainer.ts";
-import { maxDifference, sparseBatch } from "./helpers.ts";
+import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { maxDifference, sparseBatch } from "../nn/helpers.ts";
 
 /** The largest |a - b| relative to the largest |a| over all parameters. */
 function relativeDifference(a: Params, b: Params): number {

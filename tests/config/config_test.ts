@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigSchema } from "../../pipeline/config.ts";
-import { ConfigError, nearest } from "../../pipeline/config_errors.ts";
+import { ConfigSchema } from "../../config/config.ts";
+import { ConfigError, nearest } from "../../config/errors.ts";
 import { applyOverride, loadConfig, validateConfig } from "../../pipeline/load_config.ts";
 
 const root = join(import.meta.dirname!, "..", "..");

@@ -6,8 +6,8 @@
  * @module
  */
 import { fastNumericalGradient } from "./fast_numerical_gradient.ts";
-import { Matrix } from "./matrix.ts";
-import { MultiLayerNet, type Params } from "./network.ts";
+import { Matrix } from "../../nn/matrix.ts";
+import { MultiLayerNet, type Params } from "../../nn/network.ts";
 import type {
   NumericalMessage,
   NumericalReply,

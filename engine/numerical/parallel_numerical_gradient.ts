@@ -10,10 +10,10 @@
  * @module
  */
 import { fastNumericalGradient } from "./fast_numerical_gradient.ts";
-import { targetsAsOneHot } from "./losses.ts";
-import { Matrix } from "./matrix.ts";
-import type { MultiLayerNet, NetworkOptions, Params, Targets } from "./network.ts";
-import type { RandomState } from "./random.ts";
+import { targetsAsOneHot } from "../../nn/losses.ts";
+import { Matrix } from "../../nn/matrix.ts";
+import type { MultiLayerNet, NetworkOptions, Params, Targets } from "../../nn/network.ts";
+import type { RandomState } from "../../nn/random.ts";
 
 /** Shared memory of one network shape: parameter values, batch capacity, the gradient. */
 export interface SharedLayout {
@@ -49,7 +49,7 @@ export type NumericalReply = { ok: true } | { ok: false; message: string };
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Matrix, NumericalGradientPool, TwoLayerNet } from "../mod.ts";
+ * import { Matrix, NumericalGradientPool, TwoLayerNet } from "../../mod.ts";
  * const pool = new NumericalGradientPool(2);
  * const net = new TwoLayerNet(4, 3, 2, { seed: 1 });
  * const grads = await pool.gradient(net, Matrix.from([[1, 0, 0.5, 0]]), [1]);

@@ -1,13 +1,13 @@
 /**
  * The WebAssembly SIMD backend for {@linkcode Kernels}: the products run in f32x4 in the
- * module assembled from nn/wasm/kernels.wat. Callers keep their float64 arrays; each call
+ * module assembled from engine/kernels/kernels.wat. Callers keep their float64 arrays; each call
  * converts its operands to float32 in the module's memory (a native typed-array copy) and its
  * result back. Results therefore carry float32 precision: fine for training, not for the
  * numerical gradient, which always uses the float64 `jsKernels`.
  * @module
  */
-import { jsKernels, type Kernels } from "./kernels.ts";
-import { KERNELS_WASM } from "./wasm/kernels_binary.ts";
+import { jsKernels, type Kernels } from "../../nn/kernels.ts";
+import { KERNELS_WASM } from "./kernels_binary.ts";
 
 /** A gathering product: pointers to a, b, c, the dimensions, and scratch for the gather. */
 type GatherProduct = (
@@ -28,7 +28,7 @@ interface Exports {
   matmulTransB(a: number, b: number, c: number, m: number, n: number, k: number): void;
 }
 
-/** The bytes of a module committed as base64 (nn/wasm/*_binary.ts). */
+/** The bytes of a module committed as base64 (the generated `*_binary.ts` files). */
 export function moduleBytes(base64: string): Uint8Array<ArrayBuffer> {
   const binary = atob(base64);
   const out = new Uint8Array(binary.length);

@@ -2,10 +2,10 @@
  * The resident WebAssembly trainer: a network's parameters, gradients, optimizer state and
  * activations live in one WebAssembly memory as float32, and a whole training step (forward,
  * softmax with cross-entropy, backward, weight decay, clipping, the optimizer's update) runs
- * there, in the SIMD kernels of nn/wasm/train_step.wat. Nothing is converted per step except
+ * there, in the SIMD kernels of engine/trainer/train_step.wat. Nothing is converted per step except
  * the batch going in.
  *
- * Each batch is split in two halves (nn/wasm_step.ts). With `threads: 2` a Worker computes the
+ * Each batch is split in two halves (engine/trainer/wasm_step.ts). With `threads: 2` a Worker computes the
  * second half on the same shared memory while this thread computes the first; with 1, this
  * thread computes both. The gradient is the same sum either way, so the choice changes the
  * speed and never the numbers; `auto` (the default) times both on the first steps and keeps
@@ -23,10 +23,16 @@
  * losses use the kernel backends ({@linkcode WasmTrainer.supports} says why not).
  * @module
  */
-import { softmaxRows } from "./activations.ts";
-import { Matrix } from "./matrix.ts";
-import type { Float32Rows, MultiLayerNet, Params, Targets } from "./network.ts";
-import { AdaGrad, Adam, Momentum, type Optimizer, type OptimizerState } from "./optimizers.ts";
+import { softmaxRows } from "../../nn/activations.ts";
+import { Matrix } from "../../nn/matrix.ts";
+import type { Float32Rows, MultiLayerNet, Params, Targets } from "../../nn/network.ts";
+import {
+  AdaGrad,
+  Adam,
+  Momentum,
+  type Optimizer,
+  type OptimizerState,
+} from "../../nn/optimizers.ts";
 import {
   ACTIVATION_KIND,
   computeHalf,
@@ -71,7 +77,7 @@ const HALF_STEP_MS = 120_000;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Matrix, SGD, TwoLayerNet, WasmTrainer } from "../mod.ts";
+ * import { Matrix, SGD, TwoLayerNet, WasmTrainer } from "../../mod.ts";
  * const net = new TwoLayerNet(4, 5, 3, { seed: 1 });
  * const trainer = new WasmTrainer(net, new SGD(0.5), { threads: 1 });
  * const x = Matrix.from([[1, 0, 0.5, 0], [0, 1, 0, 0.5]]);

@@ -4,7 +4,7 @@
  * validates the module.
  * @module
  */
-import { jsKernels, type Kernels, useKernels } from "./kernels.ts";
+import { jsKernels, type Kernels, useKernels } from "../../nn/kernels.ts";
 import { createWasmKernels, wasmSimdAvailable } from "./wasm_kernels.ts";
 
 /** The backends a config may name. */
