@@ -15,16 +15,12 @@
  * @module
  */
 export { argmax, Matrix } from "./nn/matrix.ts";
-export { jsKernels, type Kernels, kernels, useKernels } from "./nn/kernels.ts";
+export { jsKernels, type Kernels } from "./nn/kernels.ts";
+export { copyInto, type Engine, type Predictor } from "./engine/engine.ts";
+export { kernelPredictor, NetworkEngine, predictorOf } from "./engine/network_engine.ts";
 export { createWasmKernels, wasmSimdAvailable } from "./engine/kernels/wasm_kernels.ts";
 export { WasmTrainer, type WasmTrainerOptions } from "./engine/trainer/wasm_trainer.ts";
-export {
-  backendKernels,
-  type BackendName,
-  defaultBackend,
-  withKernels,
-  withKernelsSync,
-} from "./engine/kernels/backends.ts";
+export { backendKernels, type BackendName, defaultBackend } from "./engine/kernels/backends.ts";
 export {
   type HiddenActivation,
   identity,
@@ -101,7 +97,7 @@ export { load, loadSplits, type SourceConfig, type Splits } from "./stages/load.
 export { defaultNormalize, normalize, type NormalizedSplits } from "./stages/normalize.ts";
 export { type Batch, sampleBatch } from "./stages/sample_batch.ts";
 export { gradient, type GradientCheck, type GradientResult } from "./stages/gradient.ts";
-export { firstNonFinite, type StepResult, update } from "./stages/update.ts";
+export { type StepResult, update } from "./stages/update.ts";
 export {
   evaluate,
   type EvaluatedStep,

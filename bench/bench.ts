@@ -9,8 +9,8 @@ import { oneHot, takeBatch } from "../data/dataset.ts";
 import { loadMnistDigits } from "../data/mnist_digits.ts";
 import { fastNumericalGradient } from "../engine/numerical/fast_numerical_gradient.ts";
 import { NumericalGradientPool } from "../engine/numerical/parallel_numerical_gradient.ts";
-import { backendKernels, withKernelsSync } from "../engine/kernels/backends.ts";
-import { jsKernels } from "../nn/kernels.ts";
+import { backendKernels } from "../engine/kernels/backends.ts";
+import { jsKernels, type Kernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
 import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
@@ -215,19 +215,15 @@ for (
   }
   const net = make();
   const sgd = new SGD(0.1);
-  const step = () => sgd.update(net.params, net.gradient(x, t));
+  const stepWith = (kernels: Kernels) => () =>
+    sgd.update(net.params, net.gradient(x, t, { kernels }));
   add(
     name,
     "gradstream wasm kernels (float32 products only)",
-    withKernelsSync(backendKernels("wasm"), () => timeRuns(step, 50, 10)),
+    timeRuns(stepWith(backendKernels("wasm")), 50, 10),
     BATCH,
   );
-  add(
-    name,
-    "gradstream js (float64)",
-    withKernelsSync(jsKernels, () => timeRuns(step, 50, 10)),
-    BATCH,
-  );
+  add(name, "gradstream js (float64)", timeRuns(stepWith(jsKernels), 50, 10), BATCH);
   if (py) {
     for (const [dtype, threads] of [["float32", 1], ["float32", 2], ["float64", 1]] as const) {
       const r = await python(py, [

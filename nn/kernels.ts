@@ -1,7 +1,8 @@
 /**
  * The dense-layer kernels, the only place the math core loops over matrix elements in bulk.
- * Everything above calls these through {@linkcode kernels}, so a faster backend
- * (WebAssembly, Workers) can replace them without touching callers: {@linkcode useKernels}.
+ * Callers take them as a parameter (`PassOptions.kernels`, jsKernels by default), so a faster
+ * backend (engine/kernels: WebAssembly) can replace them for one network without touching
+ * another: there is no global switch.
  *
  * Layout: all arrays are row-major `Float64Array`s; dimensions are passed explicitly so a
  * backend may work on views into its own memory.
@@ -162,18 +163,4 @@ function scratch(size: number): { index: Int32Array; value: Float64Array } {
     scratchValue = new Float64Array(size);
   }
   return { index: scratchIndex, value: scratchValue };
-}
-
-let active: Kernels = jsKernels;
-
-/** The backend in use. */
-export function kernels(): Kernels {
-  return active;
-}
-
-/** Switch every caller to another backend; returns the previous one. */
-export function useKernels(backend: Kernels): Kernels {
-  const previous = active;
-  active = backend;
-  return previous;
 }

@@ -10,7 +10,7 @@ import {
   sigmoidInPlace,
   softmaxRows,
 } from "./activations.ts";
-import { kernels } from "./kernels.ts";
+import { jsKernels, type Kernels } from "./kernels.ts";
 import { crossEntropyError, meanSquaredError, targetsAsOneHot } from "./losses.ts";
 import { argmax, Matrix } from "./matrix.ts";
 import { numericalGradient } from "./numerical_gradient.ts";
@@ -56,9 +56,12 @@ export type Targets = Matrix | ArrayLike<number>;
 
 const PREDICT_CHUNK = 512;
 
-/** Whether to run as in training (dropout on) or inference. */
+/** How to run a pass. */
 export interface PassOptions {
+  /** As in training (dropout on) or inference [false]. */
   train?: boolean;
+  /** The dense-layer kernels that compute it [jsKernels, float64]. */
+  kernels?: Kernels;
 }
 
 interface Workspace {
@@ -96,8 +99,6 @@ export class MultiLayerNet {
   readonly dropout: number;
   readonly seed: number;
   #params: Params;
-  #pull: (() => void) | null = null;
-  #predictor: ((x: Matrix | Float32Rows) => Matrix) | null = null;
   #rng: Random;
   #workspace: Workspace | null = null;
 
@@ -141,30 +142,9 @@ export class MultiLayerNet {
     }
   }
 
-  /** W1, b1, …: updated in place by optimizers. */
+  /** W1, b1, …: updated in place by optimizers (or an engine writing its values back). */
   get params(): Params {
-    const pull = this.#pull;
-    if (pull) {
-      this.#pull = null;
-      pull();
-    }
     return this.#params;
-  }
-
-  /**
-   * The parameters are newer elsewhere (the WebAssembly trainer): `pull` copies them into
-   * `params`, and runs on the next read.
-   */
-  markStale(pull: () => void): void {
-    this.#pull = pull;
-  }
-
-  /**
-   * Inference (predict without dropout) is done by `predictor` until this is called with null:
-   * the WebAssembly trainer answers from the parameters it holds.
-   */
-  setPredictor(predictor: ((x: Matrix | Float32Rows) => Matrix) | null): void {
-    this.#predictor = predictor;
   }
 
   /**
@@ -197,7 +177,6 @@ export class MultiLayerNet {
 
   /** The network's output for a batch x (one sample per row). */
   predict(x: Matrix, options: PassOptions = {}): Matrix {
-    if (this.#predictor && options.train !== true) return this.#predictor(x);
     const nOut = this.sizes.at(-1)!;
     const out = new Matrix(x.rows, nOut);
     // Large inputs (a whole test set) go through in chunks so the workspace stays small.
@@ -208,7 +187,7 @@ export class MultiLayerNet {
         x.cols,
         x.data.subarray(start * x.cols, (start + rows) * x.cols),
       );
-      const ws = this.#forward(chunk, options.train === true);
+      const ws = this.#forward(chunk, options);
       out.data.set(ws.z[this.layerCount - 1]!.subarray(0, rows * nOut), start * nOut);
     }
     return out;
@@ -218,8 +197,7 @@ export class MultiLayerNet {
    * predict() for float32 rows (a dataset's own storage), widened to float64 a chunk at a
    * time, so a whole split never needs a float64 copy.
    */
-  predictRows(x: Float32Rows): Matrix {
-    if (this.#predictor) return this.#predictor(x);
+  predictRows(x: Float32Rows, options: { kernels?: Kernels } = {}): Matrix {
     const nOut = this.sizes.at(-1)!;
     const out = new Matrix(x.rows, nOut);
     const chunk = new Float64Array(Math.min(PREDICT_CHUNK, x.rows) * x.cols);
@@ -227,22 +205,22 @@ export class MultiLayerNet {
       const rows = Math.min(PREDICT_CHUNK, x.rows - start);
       const values = chunk.subarray(0, rows * x.cols);
       values.set(x.data.subarray(start * x.cols, (start + rows) * x.cols));
-      out.data.set(this.predict(new Matrix(rows, x.cols, values)).data, start * nOut);
+      out.data.set(this.predict(new Matrix(rows, x.cols, values), options).data, start * nOut);
     }
     return out;
   }
 
   /** The loss of a batch, including the weight-decay penalty. */
   loss(x: Matrix, t: Targets, options: PassOptions = {}): number {
-    const ws = this.#forward(x, options.train === true);
+    const ws = this.#forward(x, options);
     return this.#lossFrom(ws, t, x.rows);
   }
 
   /** The fraction of samples whose largest output is the target class. */
-  accuracy(x: Matrix, t: Targets): number {
+  accuracy(x: Matrix, t: Targets, options: { kernels?: Kernels } = {}): number {
     if (x.rows === 0) return 0;
     const labels = this.#labels(t, x.rows);
-    return countCorrect(this.predict(x), labels) / x.rows;
+    return countCorrect(this.predict(x, options), labels) / x.rows;
   }
 
   /**
@@ -256,15 +234,16 @@ export class MultiLayerNet {
     h: Float64Array[];
     masks: Float64Array[] | null;
   } {
-    const ws = this.#forward(x, options.train === true);
+    const ws = this.#forward(x, options);
     return { a: ws.a, z: ws.z, h: ws.dropped ? ws.h : ws.z, masks: ws.dropped ? ws.masks : null };
   }
 
   /** The loss's gradient by central differences (the book's method), dropout masks held fixed. */
-  numericalGradient(x: Matrix, t: Targets, options: { h?: number; train?: boolean } = {}): Params {
+  numericalGradient(x: Matrix, t: Targets, options: PassOptions & { h?: number } = {}): Params {
     const train = options.train === true && this.dropout > 0;
-    if (train) this.#forward(x, true); // draws the masks once
-    const lossFn = () => this.#lossFrom(this.#forward(x, train, train), t, x.rows);
+    const pass = { ...options, train };
+    if (train) this.#forward(x, pass); // draws the masks once
+    const lossFn = () => this.#lossFrom(this.#forward(x, pass, train), t, x.rows);
     const grads: Params = {};
     for (const [name, p] of Object.entries(this.params)) {
       grads[name] = numericalGradient(lossFn, p, { h: options.h ?? 1e-4 });
@@ -282,10 +261,10 @@ export class MultiLayerNet {
     grads: Params;
     loss: number;
   } {
-    const k = kernels();
+    const k = options.kernels ?? jsKernels;
     const L = this.layerCount;
     const B = x.rows;
-    const ws = this.#forward(x, options.train === true);
+    const ws = this.#forward(x, options);
     const loss = this.#lossFrom(ws, t, B);
     const nOut = this.sizes[L]!;
     const y = ws.z[L - 1]!;
@@ -366,18 +345,18 @@ export class MultiLayerNet {
     return this.#workspace;
   }
 
-  #forward(x: Matrix, train: boolean, keepMasks = false): Workspace {
+  #forward(x: Matrix, options: PassOptions, keepMasks = false): Workspace {
     if (x.cols !== this.sizes[0]) {
       throw new RangeError(
         `Expected inputs with ${this.sizes[0]} features but found ${x.cols}`,
       );
     }
-    const k = kernels();
+    const k = options.kernels ?? jsKernels;
     const B = x.rows;
     const ws = this.#workspaceFor(B);
     const L = this.layerCount;
     const act = activationKernels[this.activation];
-    const dropping = train && this.dropout > 0;
+    const dropping = options.train === true && this.dropout > 0;
     let input = x.data;
     for (let l = 1; l <= L; l++) {
       const nIn = this.sizes[l - 1]!;
@@ -392,12 +371,7 @@ export class MultiLayerNet {
           const h = ws.h[l - 1]!.subarray(0, B * n);
           act.forward(a, h);
           const mask = ws.masks[l - 1]!;
-          if (!keepMasks) {
-            const keep = 1 / (1 - this.dropout);
-            for (let i = 0; i < B * n; i++) {
-              mask[i] = this.#rng.random() >= this.dropout ? keep : 0;
-            }
-          }
+          if (!keepMasks) this.drawDropoutMask(mask, B, n, n);
           for (let i = 0; i < B * n; i++) z[i] = h[i]! * mask[i]!;
         }
       } else if (this.output === "softmax") {

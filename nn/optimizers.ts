@@ -22,11 +22,6 @@ export interface Optimizer {
   update(params: Params, grads: Params): void;
   state(): OptimizerState;
   setState(state: OptimizerState): void;
-  /**
-   * The state is newer elsewhere (the WebAssembly trainer): `pull` writes it back here
-   * through setState, and runs before the next read or update.
-   */
-  markStale(pull: () => void): void;
 }
 
 abstract class Stateful implements Optimizer {
@@ -34,7 +29,6 @@ abstract class Stateful implements Optimizer {
   learningRate: number;
   protected step = 0;
   protected buffers = new Map<string, Float64Array>();
-  #pull: (() => void) | null = null;
 
   constructor(learningRate: number) {
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
@@ -47,19 +41,6 @@ abstract class Stateful implements Optimizer {
 
   abstract update(params: Params, grads: Params): void;
 
-  markStale(pull: () => void): void {
-    this.#pull = pull;
-  }
-
-  /** Bring the state up to date if it lives elsewhere. */
-  protected fresh(): void {
-    const pull = this.#pull;
-    if (pull) {
-      this.#pull = null;
-      pull();
-    }
-  }
-
   protected buffer(key: string, length: number): Float64Array {
     let b = this.buffers.get(key);
     if (!b) {
@@ -70,14 +51,12 @@ abstract class Stateful implements Optimizer {
   }
 
   state(): OptimizerState {
-    this.fresh();
     const buffers: Record<string, number[]> = {};
     for (const [key, b] of this.buffers) buffers[key] = Array.from(b);
     return { kind: this.kind, step: this.step, buffers };
   }
 
   setState(state: OptimizerState): void {
-    this.#pull = null;
     if (state.kind !== this.kind) {
       throw new TypeError(`Expected ${this.kind} optimizer state but found ${state.kind}`);
     }
@@ -116,7 +95,6 @@ export class SGD extends Stateful {
     super(learningRate);
   }
   update(params: Params, grads: Params): void {
-    this.fresh();
     this.step++;
     for (const [, p, g] of pairs(params, grads)) {
       for (let i = 0; i < p.length; i++) p[i]! -= this.learningRate * g[i]!;
@@ -136,7 +114,6 @@ export class Momentum extends Stateful {
     this.momentum = momentum;
   }
   update(params: Params, grads: Params): void {
-    this.fresh();
     this.step++;
     for (const [name, p, g] of pairs(params, grads)) {
       const v = this.buffer(`${name}.v`, p.length);
@@ -155,7 +132,6 @@ export class AdaGrad extends Stateful {
     super(learningRate);
   }
   update(params: Params, grads: Params): void {
-    this.fresh();
     this.step++;
     for (const [name, p, g] of pairs(params, grads)) {
       const h = this.buffer(`${name}.h`, p.length);
@@ -186,7 +162,6 @@ export class Adam extends Stateful {
     this.beta2 = beta2;
   }
   update(params: Params, grads: Params): void {
-    this.fresh();
     this.step++;
     const lrT = (this.learningRate * Math.sqrt(1 - this.beta2 ** this.step)) /
       (1 - this.beta1 ** this.step);

@@ -11,3 +11,17 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** A run stopped on request (a signal): its checkpoint is written and it can be resumed. */
+export class InterruptedError extends Error {
+  readonly runDir: string;
+  readonly iteration: number;
+  readonly reason: string;
+  constructor(reason: string, runDir: string, iteration: number) {
+    super(`${reason}: stopped after iteration ${iteration}; checkpoint written in ${runDir}`);
+    this.name = "InterruptedError";
+    this.reason = reason;
+    this.runDir = runDir;
+    this.iteration = iteration;
+  }
+}

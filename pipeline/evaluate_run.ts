@@ -4,14 +4,12 @@
  * @module
  */
 import { join } from "node:path";
-import { normalizeValues } from "../data/normalize.ts";
-import { backendKernels, withKernelsSync } from "../engine/kernels/backends.ts";
 import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
 import { ConfigError } from "../config/errors.ts";
 import { UsageError } from "./errors.ts";
 import { checkSizes, loadConfig, type LoadedConfig, loadRunConfig } from "./load_config.ts";
-import { loadModel, type ModelFile } from "./model_file.ts";
+import { type ModelFile, openModel } from "./model_file.ts";
 
 /** The result of evaluating a model. */
 export interface EvaluationReport extends FinalEvaluation {
@@ -26,28 +24,30 @@ export interface EvaluationReport extends FinalEvaluation {
  * the run directory's config.json).
  */
 export async function evaluateRun(target: string, configPath?: string): Promise<EvaluationReport> {
-  let modelPath = target;
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(target);
   } catch {
     throw new UsageError(`${target}: no such run directory or model file`);
   }
-  if (stat.isDirectory) modelPath = join(target, "model.json");
-  if (configPath) return await evaluateModelOn(modelPath, await loadConfig(configPath));
+  if (configPath) return await evaluateModelOn(target, await loadConfig(configPath));
   if (!stat.isDirectory) {
     throw new UsageError(`give a config for the data to evaluate ${target} on`);
   }
-  return await evaluateModelOn(modelPath, await loadRunConfig(join(target, "config.json")));
+  return await evaluateModelOn(target, await loadRunConfig(join(target, "config.json")));
 }
 
-/** Evaluate the model at `modelPath` on a loaded config's data, with the model's normalisation. */
+/**
+ * Evaluate the model of `target` (a run directory or model.json) on a loaded config's data,
+ * with the model's normalisation and the kernels of the config's backend.
+ */
 export async function evaluateModelOn(
-  modelPath: string,
+  target: string,
   loaded: LoadedConfig,
 ): Promise<EvaluationReport> {
-  const { net, file } = await loadModel(modelPath);
   const { config } = loaded;
+  const model = await openModel(target, config.backend);
+  const { file } = model;
   // A tabular model encodes the raw rows its own way: the stored encoding, never refitted.
   const splits = await loadSplits(config.data.source, {
     ...loadOptions({ ...config, task: file.task }),
@@ -67,19 +67,15 @@ export async function evaluateModelOn(
   }, problems);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
   for (const ds of [splits.train, splits.validation, splits.test]) {
-    if (ds) normalizeValues(file.data.normalization, ds.x, ds.features);
+    if (ds) model.normalize(ds.x);
   }
-  // The kernels the model was trained with (float32 wasm by default), for the same outputs.
-  const final = withKernelsSync(
-    backendKernels(config.backend),
-    () => finalEvaluation(net, splits, { iteration: 0, epoch: 0 }),
-  );
+  const final = finalEvaluation(model.predictor, splits, { iteration: 0, epoch: 0 });
   // The per-row predictions are for the run's dashboard, not part of the report.
   const { testPredictions: _rows, ...scores } = final;
   return {
     ...scores,
     task: file.task,
-    model: modelPath,
+    model: model.path,
     config: loaded.file,
     classNames: classNamesOf(file),
   };

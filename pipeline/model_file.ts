@@ -8,6 +8,11 @@ import { z } from "zod";
 import type { TargetScaling } from "../data/dataset.ts";
 import type { Normalization } from "../data/normalize.ts";
 import type { TableEncoding } from "../data/tabular.ts";
+import { join } from "node:path";
+import { normalizeValues } from "../data/normalize.ts";
+import type { Predictor } from "../engine/engine.ts";
+import { backendKernels, type BackendName } from "../engine/kernels/backends.ts";
+import { kernelPredictor } from "../engine/network_engine.ts";
 import { Matrix } from "../nn/matrix.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { formatIssues } from "../config/errors.ts";
@@ -96,6 +101,42 @@ export type ModelFile = z.infer<typeof ModelFileSchema>;
 export interface LoadedModel {
   net: MultiLayerNet;
   file: ModelFile;
+}
+
+/** A model ready to answer: its predictor and the normalisation its inputs need. */
+export interface OpenModel extends LoadedModel {
+  /** The model.json it came from. */
+  path: string;
+  /** Predictions with the kernels of the backend it was trained with (float32 wasm by default). */
+  predictor: Predictor;
+  /** Apply the stored normalisation to raw feature rows, in place (never refitted). */
+  normalize(values: Float32Array | Float64Array): void;
+}
+
+/** The model file of a run directory, or the path itself when it is a file. */
+export async function modelPathOf(target: string): Promise<string> {
+  try {
+    return (await Deno.stat(target)).isDirectory ? join(target, "model.json") : target;
+  } catch {
+    throw new UsageError(`${target}: no such run directory or model file`);
+  }
+}
+
+/**
+ * Load the model of a run directory (or a model.json) for inference: `deno task evaluate`,
+ * `predict` and the report all take this path, so they compute the same outputs.
+ */
+export async function openModel(target: string, backend?: BackendName): Promise<OpenModel> {
+  const path = await modelPathOf(target);
+  const { net, file } = await loadModel(path);
+  const features = net.sizes[0]!;
+  return {
+    net,
+    file,
+    path,
+    predictor: kernelPredictor(net, backendKernels(backend)),
+    normalize: (values) => normalizeValues(file.data.normalization, values, features),
+  };
 }
 
 /** The JSON for a trained network. */

@@ -8,15 +8,12 @@ import { loadCsv } from "../data/csv.ts";
 import { inTargetUnits } from "../data/dataset.ts";
 import { gunzipIfNeeded, parseIdx } from "../data/idx.ts";
 import { readFileOrThrow } from "../data/errors.ts";
-import { normalizeValues } from "../data/normalize.ts";
-import { backendKernels, type BackendName, withKernelsSync } from "../engine/kernels/backends.ts";
+import type { BackendName } from "../engine/kernels/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
-import { loadModel, type ModelFile } from "./model_file.ts";
-import { join } from "node:path";
+import { type ModelFile, openModel } from "./model_file.ts";
 import { readTable } from "../data/table.ts";
 import { cellValue, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
-import { UsageError } from "./errors.ts";
 
 /** Options of {@linkcode predictFile}. */
 export interface PredictOptions {
@@ -28,15 +25,6 @@ export interface PredictOptions {
   backend?: BackendName;
   /** Told once about values the model never saw in training (unseen categories). */
   onWarning?: (message: string) => void;
-}
-
-/** The model file of a run directory, or the path itself when it is a file. */
-export async function modelPathOf(target: string): Promise<string> {
-  try {
-    return (await Deno.stat(target)).isDirectory ? join(target, "model.json") : target;
-  } catch {
-    throw new UsageError(`${target}: no such run directory or model file`);
-  }
 }
 
 /**
@@ -51,14 +39,14 @@ export async function predictFile(
   inputPath: string,
   options: PredictOptions = {},
 ): Promise<string> {
-  const { net, file } = await loadModel(await modelPathOf(target));
+  const model = await openModel(target, options.backend);
+  const { net, file } = model;
   const features = net.sizes[0]!;
   const { x, labels } = file.data.table
     ? await readRawRows(file.data.table, inputPath, options)
     : await readFeatureRows(file, features, inputPath, options);
-  normalizeValues(file.data.normalization, x, features);
-  const input = new Matrix(x.length / features, features, x);
-  const y = withKernelsSync(backendKernels(options.backend), () => net.predict(input));
+  model.normalize(x);
+  const y = model.predictor.predict(new Matrix(x.length / features, features, x));
   checkFinite(y, inputPath);
   const echo = labels ? ["label"] : [];
   if (file.task === "regression") {

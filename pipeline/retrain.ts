@@ -13,7 +13,7 @@ import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
 import { acquireLock } from "./lock.ts";
 import type { LoadedConfig } from "./load_config.ts";
 import { writeFileAtomic } from "./run_dir.ts";
-import { type Summary, train, type TrainOptions } from "./train.ts";
+import { type Summary, train, type TrainOptions, type TrainResult } from "./train.ts";
 
 type GateMetric = Config["promotion"]["metric"];
 
@@ -35,6 +35,8 @@ export interface RetrainResult {
   runDir: string;
   summary: Summary & { promotion: Promotion };
   warning?: string;
+  /** The training's own result (its model and test split serve the report). */
+  trained: TrainResult;
 }
 
 /** Train under the name's lock, then promote or keep the current model. */
@@ -54,7 +56,8 @@ export async function retrain(
   const lock = await acquireLock(join(root, "retrain.lock"));
   if (lock.warning) options.onEvent?.({ event: "warning", message: lock.warning });
   try {
-    const { runDir, summary } = await train(loaded, options);
+    const trained = await train(loaded, options);
+    const { runDir, summary } = trained;
     const currentLink = join(root, "current");
     const previousRun = await targetOf(currentLink);
     const current = previousRun
@@ -72,7 +75,12 @@ export async function retrain(
       ...promotion,
       runDir,
     });
-    return { runDir, summary: full, ...(lock.warning ? { warning: lock.warning } : {}) };
+    return {
+      runDir,
+      summary: full,
+      trained,
+      ...(lock.warning ? { warning: lock.warning } : {}),
+    };
   } finally {
     await lock.release();
   }

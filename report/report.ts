@@ -8,16 +8,15 @@
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Dataset } from "../data/dataset.ts";
-import { normalizeValues } from "../data/normalize.ts";
-import { backendKernels, type BackendName, withKernelsSync } from "../engine/kernels/backends.ts";
-import { argmax, type Matrix } from "../nn/matrix.ts";
+import type { Predictor } from "../engine/engine.ts";
 import type { MultiLayerNet } from "../nn/network.ts";
+import { argmax, type Matrix } from "../nn/matrix.ts";
 import { predictAll, unscaled } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
 import { loadIdx } from "../data/idx.ts";
 import type { Config } from "../config/config.ts";
 import { validateConfig, withoutSelection } from "../pipeline/load_config.ts";
-import { loadModel, type ModelFile } from "../pipeline/model_file.ts";
+import { type ModelFile, openModel } from "../pipeline/model_file.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import {
   accuracyChartSpec,
@@ -77,7 +76,7 @@ export function confidentMistakes(y: Matrix, labels: ArrayLike<number>, count: n
 
 /** Data already in memory at the end of a run, to avoid reading it again. */
 export interface ReportInputs {
-  net: MultiLayerNet;
+  model: Predictor;
   test: Dataset;
 }
 
@@ -87,29 +86,25 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
   const configText = await Deno.readTextFile(join(runDir, "config.json"));
   const meta: RunMeta = { name: summary.name, seed: summary.seed };
   const points = await readMetrics(runDir);
-  let net: MultiLayerNet;
+  let model: Predictor;
   let test: Dataset;
   let classNames: string[];
-  let backend: BackendName | undefined;
   if (inputs) {
-    ({ net, test } = inputs);
+    ({ model, test } = inputs);
   } else {
-    const loaded = await loadModel(join(runDir, "model.json"));
     const config = validateConfig(
       withoutSelection(JSON.parse(configText)),
       join(runDir, "config.json"),
     );
-    backend = config.backend;
-    test = await loadTestSplit(config, loaded.file);
-    normalizeValues(loaded.file.data.normalization, test.x, test.features);
-    net = loaded.net;
+    const opened = await openModel(runDir, config.backend);
+    test = await loadTestSplit(config, opened.file);
+    opened.normalize(test.x);
+    model = opened.predictor;
   }
   classNames = test.classNames ?? Array.from({ length: test.classes }, (_, i) => String(i));
   classNames = classNames.slice(0, test.classes);
 
-  const outputs = inputs
-    ? predictAll(net, test)
-    : withKernelsSync(backendKernels(backend), () => predictAll(net, test));
+  const outputs = predictAll(model, test);
   const regression = test.targets !== undefined;
   const charts: Record<string, string> = { "loss.svg": await renderSvg(lossSpec(points, meta)) };
   if (regression) {
@@ -137,7 +132,7 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
     charts,
     classNames,
     mistakes: image ? await mistakeTiles(mistakes, test, image, classNames) : [],
-    weights: image ? await weightTiles(net, image) : [],
+    weights: image ? await weightTiles(model.net, image) : [],
   });
   await writeFileAtomic(join(runDir, "report.html"), html);
   written.push(join(runDir, "report.html"));

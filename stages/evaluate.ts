@@ -18,6 +18,8 @@ import {
   regressionScores,
 } from "../nn/metrics.ts";
 import { countCorrect, type MultiLayerNet } from "../nn/network.ts";
+import type { Predictor } from "../engine/engine.ts";
+import { predictorOf } from "../engine/network_engine.ts";
 import type { Splits } from "./load.ts";
 import type { StepResult } from "./update.ts";
 
@@ -85,10 +87,11 @@ export interface EvaluatedStep extends StepResult {
  * ```
  */
 export function evaluate(
-  net: MultiLayerNet,
+  model: Predictor | MultiLayerNet,
   splits: Splits,
   options: { every: number; lastIteration: number },
 ): OperatorFunction<StepResult, EvaluatedStep> {
+  const net = predictorOf(model);
   return map((step) => {
     const due = (step.iteration + 1) % options.every === 0 ||
       step.iteration === options.lastIteration;
@@ -98,21 +101,21 @@ export function evaluate(
 
 /** Scores on every split at one point of training. */
 export function evaluateModel(
-  net: MultiLayerNet,
+  model: Predictor | MultiLayerNet,
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): Evaluation {
-  const { evaluation } = scoreSplits(net, splits, at);
+  const { evaluation } = scoreSplits(predictorOf(model), splits, at);
   return evaluation;
 }
 
 /** The evaluation plus per-class scores and the confusion matrix (or regression scores). */
 export function finalEvaluation(
-  net: MultiLayerNet,
+  model: Predictor | MultiLayerNet,
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): FinalEvaluation {
-  const { evaluation, test, validation } = scoreSplits(net, splits, at);
+  const { evaluation, test, validation } = scoreSplits(predictorOf(model), splits, at);
   if (splits.test.targets) {
     const testPredictions = unscaled(test, splits.test);
     const t = regressionScores(testPredictions, splits.test.targets);
@@ -149,7 +152,7 @@ export function finalEvaluation(
 
 /** Every split's outputs computed once, and the evaluation from them. */
 function scoreSplits(
-  net: MultiLayerNet,
+  net: Predictor,
   splits: Splits,
   at: { iteration: number; epoch: number },
 ): { evaluation: Evaluation; test: Matrix; validation: Matrix | null } {
@@ -181,9 +184,9 @@ function scoreSplits(
   return { evaluation, test, validation };
 }
 
-/** The network's outputs for a whole split (widened to float64 a chunk at a time). */
-export function predictAll(net: MultiLayerNet, ds: Dataset): Matrix {
-  return net.predictRows({ rows: ds.count, cols: ds.features, data: ds.x });
+/** The network's outputs for a whole split (from its float32 rows, no float64 copy). */
+export function predictAll(model: Predictor | MultiLayerNet, ds: Dataset): Matrix {
+  return predictorOf(model).predict({ rows: ds.count, cols: ds.features, data: ds.x });
 }
 
 /** Regression predictions in the target's own units: y · std + mean. */
@@ -199,14 +202,14 @@ function accuracyOf(y: Matrix, ds: Dataset): number {
   return ds.count === 0 ? 0 : countCorrect(y, ds.labels) / ds.count;
 }
 
-function lossOf(net: MultiLayerNet, ds: Dataset, y: Matrix): number {
+function lossOf(model: Predictor, ds: Dataset, y: Matrix): number {
   if (ds.count === 0) return NaN;
   if (ds.targets) {
     // Regression: the squared error in the scaled units training minimises.
     return meanSquaredError(y, scaledTargets(ds));
   }
   // The data loss (without weight decay), from outputs already computed.
-  return net.lossName === "cross-entropy"
+  return model.net.lossName === "cross-entropy"
     ? crossEntropyError(y, ds.labels)
     : meanSquaredError(y, ds.labels);
 }

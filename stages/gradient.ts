@@ -4,13 +4,12 @@
  * @module
  */
 import { concatMap, defer, finalize, map, type OperatorFunction } from "rxjs";
+import type { Engine } from "../engine/engine.ts";
 import { fastNumericalGradient } from "../engine/numerical/fast_numerical_gradient.ts";
 import { NumericalGradientPool } from "../engine/numerical/parallel_numerical_gradient.ts";
-import { withKernelsSync } from "../engine/kernels/backends.ts";
 import { jsKernels } from "../nn/kernels.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { MultiLayerNet, Params } from "../nn/network.ts";
-import type { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
 import type { Config } from "../config/config.ts";
 import { GradientCheckError } from "./errors.ts";
 import type { Batch } from "./sample_batch.ts";
@@ -24,10 +23,8 @@ export interface GradientCheck {
 /** A batch with its loss (before the update) and gradient. */
 export interface GradientResult extends Batch {
   loss: number;
-  /** The gradient; when `trainer` is set, float64 copies made when first read. */
-  grads: Params;
-  /** Set when the gradient stays in the WebAssembly trainer: the update happens there. */
-  trainer?: WasmTrainer;
+  /** The gradient, float64 copies of the engine's, made when first read. */
+  readonly grads: Params;
   check?: GradientCheck;
 }
 
@@ -38,58 +35,52 @@ export interface GradientResult extends Batch {
  * ```ts
  * import assert from "node:assert/strict";
  * import { lastValueFrom, of } from "rxjs";
- * import { Matrix, TwoLayerNet } from "../mod.ts";
+ * import { Matrix, NetworkEngine, SGD, TwoLayerNet } from "../mod.ts";
  * import { gradient } from "./gradient.ts";
- * const net = new TwoLayerNet(3, 4, 2, { seed: 1 });
+ * const engine = new NetworkEngine(new TwoLayerNet(3, 4, 2, { seed: 1 }), new SGD(0.1));
  * const batch = { iteration: 0, epoch: 0, x: Matrix.from([[1, 0, 1]]), t: Int32Array.of(1),
  *   labels: Int32Array.of(1) };
- * const out = await lastValueFrom(of(batch).pipe(gradient(net, { method: "backprop" })));
+ * const out = await lastValueFrom(of(batch).pipe(gradient(engine, { method: "backprop" })));
  * assert.ok(out.grads.W1!.rows === 3 && out.loss > 0);
  * ```
  */
 export function gradient(
-  net: MultiLayerNet,
+  engine: Engine,
   options: Config["gradient"],
-  resident: { trainer?: WasmTrainer } = {},
 ): OperatorFunction<Batch, GradientResult> {
-  /** The periodic comparison with the numerical gradient, when this batch is due for one. */
-  const checkAt = (batch: Batch): GradientCheck | undefined =>
-    options.check && (batch.iteration + 1) % options.check.every === 0
-      ? checkGradient(net, batch, options.check, options.method === "numerical" ? options.h : 1e-4)
+  const net = engine.net;
+  /** The batch with its loss, the gradient read from the engine, and the check when due. */
+  const result = (batch: Batch, loss: number): GradientResult => {
+    let grads: Params | null = null;
+    const check = options.check && (batch.iteration + 1) % options.check.every === 0
+      ? checkGradient(
+        engine,
+        batch,
+        options.check,
+        options.method === "numerical" ? options.h : DEFAULT_CHECK_H,
+      )
       : undefined;
-  const finish = (batch: Batch, result: { loss: number; grads: Params }): GradientResult => {
-    const check = checkAt(batch);
-    return { ...batch, ...result, ...(check ? { check } : {}) };
+    // Not a spread of the batch: that would read (and so make) its float64 rows.
+    return {
+      iteration: batch.iteration,
+      epoch: batch.epoch,
+      get x() {
+        return batch.x;
+      },
+      ...(batch.rows ? { rows: batch.rows } : {}),
+      t: batch.t,
+      labels: batch.labels,
+      loss,
+      get grads() {
+        return grads ??= engine.gradients();
+      },
+      ...(check ? { check } : {}),
+    };
   };
-  const { trainer } = resident;
-  if (options.method === "backprop" && trainer) {
-    // Forward and backward in WebAssembly memory; the gradient is only copied out if read.
-    return map((batch) => {
-      const loss = trainer.gradientAndLoss(batch.rows ?? batch.x, batch.t, { train: true });
-      let grads: Params | null = null;
-      // Not a spread of the batch: that would read (and so make) its float64 rows.
-      const result: GradientResult = {
-        iteration: batch.iteration,
-        epoch: batch.epoch,
-        get x() {
-          return batch.x;
-        },
-        ...(batch.rows ? { rows: batch.rows } : {}),
-        t: batch.t,
-        labels: batch.labels,
-        loss,
-        trainer,
-        get grads() {
-          return grads ??= trainer.gradients();
-        },
-      };
-      const check = checkAt(batch);
-      if (check) result.check = check;
-      return result;
-    });
-  }
   if (options.method === "backprop") {
-    return map((batch) => finish(batch, net.gradientAndLoss(batch.x, batch.t, { train: true })));
+    return map((batch) =>
+      result(batch, engine.gradientAndLoss(batch.rows ?? batch.x, batch.t, { train: true }))
+    );
   }
   // The book's central differences, re-evaluating only what each perturbation changes
   // (fastNumericalGradient, equal to the naive net.numericalGradient within ~1e-11), split
@@ -100,16 +91,21 @@ export function gradient(
       const pool = new NumericalGradientPool(workers);
       return source.pipe(
         concatMap(async (batch) => {
+          engine.readParams();
           const grads = await pool.gradient(net, batch.x, batch.t, { h, train: true });
-          return finish(batch, { grads, loss: net.loss(batch.x, batch.t) });
+          engine.setGradients(grads);
+          return result(batch, net.loss(batch.x, batch.t));
         }),
         finalize(() => pool.terminate()),
       );
     });
 }
 
+/** The step of the backprop check's central differences (the book's h). */
+const DEFAULT_CHECK_H = 1e-4;
+
 function checkGradient(
-  net: MultiLayerNet,
+  engine: Engine,
   batch: Batch,
   options: { tolerance: number; samples: number },
   h: number,
@@ -120,13 +116,14 @@ function checkGradient(
   const t = batch.t instanceof Matrix
     ? new Matrix(rows, batch.t.cols, batch.t.data.slice(0, rows * batch.t.cols))
     : batch.t.slice(0, rows);
-  // Both sides in float64, whatever the training backend: the check is about the math.
-  const { numerical, backprop } = withKernelsSync(jsKernels, () => ({
-    // The same central differences as net.numericalGradient (within ~1e-11), without a full
-    // forward pass per parameter: a check on a 784-100-10 net takes milliseconds, not seconds.
-    numerical: fastNumericalGradient(net, x, t, { h }),
-    backprop: net.gradient(x, t),
-  }));
+  // Both sides in float64 on the engine's current parameters, whatever the training backend:
+  // the check is about the math. The same central differences as net.numericalGradient
+  // (within ~1e-11), without a full forward pass per parameter: a check on a 784-100-10 net
+  // takes milliseconds, not seconds.
+  engine.readParams();
+  const net: MultiLayerNet = engine.net;
+  const numerical = fastNumericalGradient(net, x, t, { h });
+  const backprop = net.gradient(x, t, { kernels: jsKernels });
   let worst: GradientCheck = { maxDifference: 0, parameter: "" };
   for (const [name, g] of Object.entries(backprop)) {
     const n = numerical[name]!.data;

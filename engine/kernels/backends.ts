@@ -4,7 +4,7 @@
  * validates the module.
  * @module
  */
-import { jsKernels, type Kernels, useKernels } from "../../nn/kernels.ts";
+import { jsKernels, type Kernels } from "../../nn/kernels.ts";
 import { createWasmKernels, wasmSimdAvailable } from "./wasm_kernels.ts";
 
 /** The backends a config may name. */
@@ -12,11 +12,14 @@ export type BackendName = "wasm" | "js";
 
 let wasm: Kernels | null = null;
 
-/** The kernels for a backend name (or the default when none is given). */
-export function backendKernels(name?: BackendName): Kernels {
-  const chosen = name ?? defaultBackend();
+/**
+ * The kernels for a backend name (or the default when none is given). `simd` says whether the
+ * runtime has WebAssembly SIMD (tests pass false to see the fallback).
+ */
+export function backendKernels(name?: BackendName, simd = wasmSimdAvailable()): Kernels {
+  const chosen = name ?? defaultBackend(simd);
   if (chosen === "js") return jsKernels;
-  if (!wasmSimdAvailable()) {
+  if (!simd) {
     throw new Error(
       "the wasm backend needs WebAssembly SIMD, which this runtime lacks; use backend: js",
     );
@@ -26,26 +29,6 @@ export function backendKernels(name?: BackendName): Kernels {
 }
 
 /** wasm when WebAssembly SIMD is available, else js. */
-export function defaultBackend(): BackendName {
-  return wasmSimdAvailable() ? "wasm" : "js";
-}
-
-/** Run `f` with the given kernels in use, restoring the previous ones afterwards. */
-export async function withKernels<T>(kernels: Kernels, f: () => Promise<T> | T): Promise<T> {
-  const previous = useKernels(kernels);
-  try {
-    return await f();
-  } finally {
-    useKernels(previous);
-  }
-}
-
-/** The synchronous form of {@linkcode withKernels}. */
-export function withKernelsSync<T>(kernels: Kernels, f: () => T): T {
-  const previous = useKernels(kernels);
-  try {
-    return f();
-  } finally {
-    useKernels(previous);
-  }
+export function defaultBackend(simd = wasmSimdAvailable()): BackendName {
+  return simd ? "wasm" : "js";
 }

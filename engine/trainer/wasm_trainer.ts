@@ -11,12 +11,10 @@
  * speed and never the numbers; `auto` (the default) times both on the first steps and keeps
  * the faster, since two vCPUs are not always two real cores.
  *
- * The network and the optimizer stay the source of truth for everything else: after a step
- * their values are marked stale, and the first read of `net.params` or `optimizer.state()`
- * copies the trainer's values back (exactly: every float32 is a float64). Evaluation,
- * checkpoints and the model file therefore see the trained values without knowing about the
- * trainer. After writing parameters or optimizer state on the host, call
- * {@linkcode WasmTrainer.push}.
+ * It implements the {@linkcode Engine} interface. The network and the optimizer stay plain
+ * values: the trainer copies its parameters back into `net.params` on `readParams()`, and its
+ * optimizer state into the optimizer on `optimizerState()` (exactly: every float32 is a
+ * float64), and only when a step changed them since. Evaluation predicts through the trainer.
  *
  * It handles what the book trains (softmax output with cross-entropy against class labels,
  * any hidden activation, dropout, weight decay, all four optimizers); other outputs and
@@ -24,6 +22,8 @@
  * @module
  */
 import { softmaxRows } from "../../nn/activations.ts";
+import type { Engine } from "../engine.ts";
+import { copyInto } from "../engine.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import type { Float32Rows, MultiLayerNet, Params, Targets } from "../../nn/network.ts";
 import {
@@ -84,10 +84,11 @@ const HALF_STEP_MS = 120_000;
  * const before = trainer.gradientAndLoss(x, [2, 0]);
  * trainer.update();
  * assert.ok(trainer.gradientAndLoss(x, [2, 0]) < before);
- * assert.ok(net.params.W1!.rows === 4); // reading params copies the trained values back
+ * assert.equal(trainer.readParams(), net.params); // the trained values, copied back
  * ```
  */
-export class WasmTrainer {
+export class WasmTrainer implements Engine {
+  readonly name = "wasm-trainer";
   readonly net: MultiLayerNet;
   readonly optimizer: Optimizer;
   #memory: WebAssembly.Memory;
@@ -102,6 +103,9 @@ export class WasmTrainer {
   #stepsTaken = 0;
   #dualSteps = 0;
   #workerStarted = 0;
+  /** Whether a step changed the parameters (and optimizer state) since the host last read them. */
+  #paramsAhead = false;
+  #stateAhead = false;
 
   /** Why this network cannot be trained here, or null when it can. */
   static supports(net: MultiLayerNet): string | null {
@@ -129,7 +133,6 @@ export class WasmTrainer {
     });
     this.#w = instantiate(this.#memory);
     this.push();
-    net.setPredictor((x) => this.predict(x));
     // Started now, so that it has loaded by the time the first two-thread step wants it.
     if (this.#threads === 2) this.#startWorker();
   }
@@ -155,21 +158,77 @@ export class WasmTrainer {
   /** Copy the network's parameters and the optimizer's state into the trainer. */
   push(): void {
     const plan = this.#plan;
-    for (const block of [plan.params, ...plan.state, ...plan.halves.map((h) => h.grads)]) {
-      this.#f32(block, plan.total).fill(0);
+    for (const half of plan.halves) this.#f32(half.grads, plan.total).fill(0);
+    this.#pushParams();
+    this.#pushState();
+  }
+
+  readParams(): Params {
+    if (this.#paramsAhead) {
+      const plan = this.#plan;
+      const p = this.#f32(plan.params, plan.total);
+      const host = this.net.params;
+      for (const slot of plan.slots) unpad(p, slot, host[slot.name]!.data);
+      this.#paramsAhead = false;
     }
+    return this.net.params;
+  }
+
+  writeParams(params: Params): void {
+    copyInto(this.net.params, params);
+    this.#pushParams();
+  }
+
+  optimizerState(): OptimizerState {
+    if (this.#stateAhead) {
+      const plan = this.#plan;
+      const buffers: Record<string, number[]> = {};
+      stateKeys(this.optimizer).forEach((suffix, k) => {
+        const block = this.#f32(plan.state[k]!, plan.total);
+        for (const slot of plan.slots) {
+          buffers[`${slot.name}.${suffix}`] = Array.from(unpad(block, slot));
+        }
+      });
+      this.optimizer.setState({ kind: this.optimizer.kind, step: this.#step, buffers });
+      this.#stateAhead = false;
+    }
+    return this.optimizer.state();
+  }
+
+  setOptimizerState(state: OptimizerState): void {
+    this.optimizer.setState(state);
+    this.#pushState();
+  }
+
+  setGradients(grads: Params): void {
+    const plan = this.#plan;
+    const block = this.#f32(plan.halves[0].grads, plan.total);
+    block.fill(0);
+    for (const slot of plan.slots) pad(grads[slot.name]!.data, block, slot);
+  }
+
+  #pushParams(): void {
+    const plan = this.#plan;
     const params = this.#f32(plan.params, plan.total);
-    const hostParams = this.net.params;
-    for (const slot of plan.slots) pad(hostParams[slot.name]!.data, params, slot);
+    params.fill(0);
+    const host = this.net.params;
+    for (const slot of plan.slots) pad(host[slot.name]!.data, params, slot);
+    this.#paramsAhead = false;
+  }
+
+  #pushState(): void {
+    const plan = this.#plan;
     const state = this.optimizer.state();
     this.#step = state.step;
     stateKeys(this.optimizer).forEach((suffix, k) => {
       const block = this.#f32(plan.state[k]!, plan.total);
+      block.fill(0);
       for (const slot of plan.slots) {
         const values = state.buffers[`${slot.name}.${suffix}`];
         if (values) pad(values, block, slot);
       }
     });
+    this.#stateAhead = false;
   }
 
   /**
@@ -233,8 +292,7 @@ export class WasmTrainer {
 
   /**
    * The network's output for x (inference: no dropout) from the parameters held here, in
-   * batches of the trainer's capacity split over its threads; softmax in float64. While the
-   * trainer is alive, `net.predict` answers through this.
+   * batches of the trainer's capacity split over its threads; softmax in float64.
    */
   predict(x: Matrix | Float32Rows): Matrix {
     const sizes = this.net.sizes;
@@ -302,8 +360,8 @@ export class WasmTrainer {
     } else if (o instanceof AdaGrad) {
       w.adagrad(params, g, s1, total, o.learningRate);
     } else w.sgd(params, g, total, o.learningRate);
-    this.net.markStale(() => this.#pullParams());
-    this.optimizer.markStale(() => this.#pullState());
+    this.#paramsAhead = true;
+    this.#stateAhead = true;
   }
 
   /** The first parameter (W1, b1, …) holding NaN or ±Infinity, if any. */
@@ -315,12 +373,8 @@ export class WasmTrainer {
     return undefined;
   }
 
-  /**
-   * Stop the Worker, if there is one, and hand inference back to the network. The trainer
-   * still works, in this thread.
-   */
+  /** Stop the Worker, if there is one. The trainer still works, in this thread. */
   dispose(): void {
-    this.net.setPredictor(null);
     this.#stopWorker();
     this.#threads = 1;
   }
@@ -437,33 +491,13 @@ export class WasmTrainer {
   /** A larger workspace: everything is copied back, laid out again and copied in. */
   #grow(capacity: number): void {
     this.#stopWorker();
-    // Flush pending copy-backs first: they read the old layout.
-    void this.net.params;
-    void this.optimizer.state();
+    // Copy back first: the copies read the old layout.
+    this.readParams();
+    this.optimizerState();
     this.#plan = planStep(this.net.sizes, this.#plan.kind, capacity);
     const needed = Math.ceil(this.#plan.bytes / 65536) - this.#memory.buffer.byteLength / 65536;
     if (needed > 0) this.#memory.grow(needed);
     this.push();
-  }
-
-  #pullParams(): void {
-    const plan = this.#plan;
-    const p = this.#f32(plan.params, plan.total);
-    const host = this.net.params;
-    for (const slot of plan.slots) unpad(p, slot, host[slot.name]!.data);
-  }
-
-  #pullState(): void {
-    const plan = this.#plan;
-    const buffers: Record<string, number[]> = {};
-    stateKeys(this.optimizer).forEach((suffix, k) => {
-      const block = this.#f32(plan.state[k]!, plan.total);
-      for (const slot of plan.slots) {
-        buffers[`${slot.name}.${suffix}`] = Array.from(unpad(block, slot));
-      }
-    });
-    const state: OptimizerState = { kind: this.optimizer.kind, step: this.#step, buffers };
-    this.optimizer.setState(state);
   }
 
   #writeLabels(t: Targets, B: number): void {

@@ -5,7 +5,9 @@ import { TRAIN_STEP_WASM } from "../../engine/trainer/train_step_binary.ts";
 import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import { oneHot, takeBatch } from "../../data/dataset.ts";
 import { loadMnistDigits } from "../../data/mnist_digits.ts";
-import { backendKernels, withKernelsSync } from "../../engine/kernels/backends.ts";
+import { backendKernels, defaultBackend } from "../../engine/kernels/backends.ts";
+import type { Engine } from "../../engine/engine.ts";
+import { NetworkEngine } from "../../engine/network_engine.ts";
 import { jsKernels, type Kernels } from "../../nn/kernels.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { Adam } from "../../nn/optimizers.ts";
@@ -26,10 +28,19 @@ Deno.test("the committed WebAssembly modules are the ones their WAT assembles to
   }
 });
 
-Deno.test("wasmSimdAvailable() is true here, and the default backend is wasm", () => {
-  assert.equal(wasmSimdAvailable(), true);
-  assert.equal(backendKernels().name, "wasm");
+Deno.test("the default backend is wasm where WebAssembly SIMD validates and js where it does not", () => {
+  // This runtime's answer, whichever it is, decides the default.
+  assert.equal(backendKernels().name, wasmSimdAvailable() ? "wasm" : "js");
   assert.equal(backendKernels("js"), jsKernels);
+  // Without SIMD: the js fallback by default, and a clear error when wasm is asked for.
+  assert.equal(defaultBackend(false), "js");
+  assert.equal(backendKernels(undefined, false), jsKernels);
+  assert.throws(() => backendKernels("wasm", false), {
+    message: /the wasm backend needs WebAssembly SIMD, which this runtime lacks; use backend: js/,
+  });
+  // With it: the WebAssembly kernels.
+  assert.equal(defaultBackend(true), "wasm");
+  if (wasmSimdAvailable()) assert.equal(backendKernels(undefined, true).name, "wasm");
 });
 
 /** A random matrix with about half its entries exactly 0 (as ReLU outputs and pixels). */
@@ -95,23 +106,17 @@ Deno.test("the wasm and js backends give the same loss curve within 2e-3", async
       seed: 3,
     });
     const adam = new Adam(0.001);
-    const trainer = backend === "trainer" ? new WasmTrainer(net, adam) : null;
+    const engine: Engine = backend === "trainer"
+      ? new WasmTrainer(net, adam)
+      : new NetworkEngine(net, adam, backendKernels(backend));
     const r = new Random(4);
     const curve: number[] = [];
-    withKernelsSync(backendKernels(backend === "js" ? "js" : "wasm"), () => {
-      for (let step = 0; step < 150; step++) {
-        const { x, labels } = takeBatch(digits, r.choice(digits.count, 50));
-        if (trainer) {
-          curve.push(trainer.gradientAndLoss(x, oneHot(labels, 10)));
-          trainer.update();
-          continue;
-        }
-        const { grads, loss } = net.gradientAndLoss(x, oneHot(labels, 10));
-        adam.update(net.params, grads);
-        curve.push(loss);
-      }
-    });
-    trainer?.dispose();
+    for (let step = 0; step < 150; step++) {
+      const { x, labels } = takeBatch(digits, r.choice(digits.count, 50));
+      curve.push(engine.gradientAndLoss(x, oneHot(labels, 10)));
+      engine.update();
+    }
+    engine.dispose();
     curves.push(curve);
   }
   const trainerCurve = curves[2]!;

@@ -78,12 +78,12 @@ for (const options of optimizers) {
         trainer.gradientAndLoss(x, labels);
         trainer.update();
       }
-      const error = relativeDifference(reference.params, net.params);
+      const error = relativeDifference(reference.params, trainer.readParams());
       // Adam and AdaGrad divide by the gradient's own size, which magnifies float32 rounding.
       const tolerance = options.kind === "sgd" || options.kind === "momentum" ? 1e-5 : 1e-4;
       assert.ok(error < tolerance, `relative parameter error ${error}`);
       const expected = referenceOptimizer.state();
-      const actual = optimizer.state();
+      const actual = trainer.optimizerState();
       assert.equal(actual.step, 5);
       assert.deepEqual(Object.keys(actual.buffers).sort(), Object.keys(expected.buffers).sort());
       for (const [key, values] of Object.entries(expected.buffers)) {
@@ -113,8 +113,8 @@ Deno.test("WasmTrainer: parameters and optimizer state read back and pushed in c
   for (let i = 0; i < 3; i++) step(trainer);
   // What a checkpoint holds: host parameters, optimizer state, the dropout generator.
   const saved = {
-    params: copyOf(net.params),
-    optimizer: adam.state(),
+    params: copyOf(trainer.readParams()),
+    optimizer: trainer.optimizerState(),
     random: net.randomState(),
   };
   for (let i = 0; i < 3; i++) step(trainer);
@@ -125,10 +125,11 @@ Deno.test("WasmTrainer: parameters and optimizer state read back and pushed in c
   resumedAdam.setState(saved.optimizer);
   const resumed = new WasmTrainer(resumedNet, resumedAdam);
   for (let i = 0; i < 3; i++) step(resumed);
-  for (const name of Object.keys(net.params)) {
-    assert.deepEqual(resumedNet.params[name]!.data, net.params[name]!.data, name);
+  const [continued, original] = [resumed.readParams(), trainer.readParams()];
+  for (const name of Object.keys(original)) {
+    assert.deepEqual(continued[name]!.data, original[name]!.data, name);
   }
-  assert.deepEqual(resumedAdam.state(), adam.state());
+  assert.deepEqual(resumed.optimizerState(), trainer.optimizerState());
   trainer.dispose();
   resumed.dispose();
 });
@@ -225,7 +226,7 @@ Deno.test("WasmTrainer gives bit-identical results with one thread and with two"
     } finally {
       trainer.dispose();
     }
-    return { losses, params: net.params };
+    return { losses, params: trainer.readParams() };
   };
   const one = await run(1);
   const two = await run(2);
@@ -236,7 +237,7 @@ Deno.test("WasmTrainer gives bit-identical results with one thread and with two"
   assert.ok(one.losses.every(Number.isFinite));
 });
 
-Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 precision", async () => {
+Deno.test("WasmTrainer.predict() answers as net.predict() does, to float32 precision", async () => {
   for (const threads of [1, 2] as const) {
     const net = new MultiLayerNet([30, 9, 6, 3], { seed: 8, activation: "relu", dropout: 0.5 });
     const x = sparseBatch(300, 30, 9, 0.3);
@@ -247,17 +248,17 @@ Deno.test("WasmTrainer.predict() answers net.predict() while alive, to float32 p
     });
     try {
       assert.equal(await trainer.ready(), threads === 2);
-      const viaNet = net.predict(x);
-      assert.equal(viaNet.rows, 300);
+      const viaTrainer = trainer.predict(x);
+      assert.equal(viaTrainer.rows, 300);
       let worst = 0;
-      expected.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - viaNet.data[i]!))));
+      expected.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - viaTrainer.data[i]!))));
       assert.ok(worst < 1e-6, `${threads} thread(s): max |difference| ${worst}`);
-      assert.deepEqual(trainer.predict(x).data, viaNet.data);
+      assert.deepEqual(trainer.predict(x).data, viaTrainer.data, "the same answer twice");
       // Training mode (dropout) is not inference: the network computes it itself.
-      assert.notDeepEqual(net.predict(x, { train: true }).data, viaNet.data);
+      assert.notDeepEqual(net.predict(x, { train: true }).data, viaTrainer.data);
     } finally {
       trainer.dispose();
     }
-    assert.deepEqual(net.predict(x).data, expected.data, "dispose() hands inference back");
+    assert.deepEqual(net.predict(x).data, expected.data, "the network itself is unchanged");
   }
 });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../pipeline/load_config.ts";
 import { loadModel } from "../../pipeline/model_file.ts";
 import { train } from "../../pipeline/train.ts";
+import { writeReport } from "../../report/report.ts";
 
 const fixtures = join(import.meta.dirname!, "..", "..", "fixtures", "configs");
 
@@ -19,11 +20,20 @@ async function tiny(dir: string, overrides: string[] = []) {
   return await loadConfig(join(fixtures, "tiny.yaml"), [`output.dir=${dir}`, ...overrides]);
 }
 
-Deno.test("train() leaves a complete run directory", async () => {
+Deno.test("train() leaves a complete run directory, and its caller the report", async () => {
   await withTempDir(async (dir) => {
-    const { runDir, summary } = await train(await tiny(dir));
-    const files = [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
-    assert.deepEqual(files, [
+    const { runDir, summary, model, test } = await train(await tiny(dir));
+    const files = () => [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
+    assert.deepEqual(files(), [
+      "checkpoint.json",
+      "config.json",
+      "events.jsonl",
+      "metrics.csv",
+      "model.json",
+      "summary.json",
+    ]);
+    await writeReport(runDir, { model, test });
+    assert.deepEqual(files(), [
       "accuracy.svg",
       "checkpoint.json",
       "config.json",

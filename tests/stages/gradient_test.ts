@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { lastValueFrom, map, of, throwError } from "rxjs";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
+import { NetworkEngine } from "../../engine/network_engine.ts";
+import { SGD } from "../../nn/optimizers.ts";
 import { gradient } from "../../stages/gradient.ts";
 import type { Batch } from "../../stages/sample_batch.ts";
 import { testScheduler } from "./helpers.ts";
@@ -12,9 +14,16 @@ function batch(iteration: number): Batch {
   return { iteration, epoch: 0, x, t: labels, labels };
 }
 
+/** The reference engine around `net` (the stage computes through it). */
+function engineOf(net: MultiLayerNet): NetworkEngine {
+  return new NetworkEngine(net, new SGD(0.1));
+}
+
 Deno.test("gradient() with backprop gives the network's gradient and loss", async () => {
   const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
-  const out = await lastValueFrom(of(batch(0)).pipe(gradient(net, { method: "backprop" })));
+  const out = await lastValueFrom(
+    of(batch(0)).pipe(gradient(engineOf(net), { method: "backprop" })),
+  );
   assert.deepEqual(out.grads, net.gradient(batch(0).x, batch(0).t));
   assert.equal(out.loss, net.loss(batch(0).x, batch(0).t));
   assert.equal(out.check, undefined);
@@ -23,7 +32,7 @@ Deno.test("gradient() with backprop gives the network's gradient and loss", asyn
 Deno.test("gradient() with the numerical method agrees with backprop", async () => {
   const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
   const out = await lastValueFrom(
-    of(batch(0)).pipe(gradient(net, { method: "numerical", h: 1e-4, workers: 2 })),
+    of(batch(0)).pipe(gradient(engineOf(net), { method: "numerical", h: 1e-4, workers: 2 })),
   );
   const backprop = net.gradient(batch(0).x, batch(0).t);
   for (const [name, g] of Object.entries(out.grads)) {
@@ -36,7 +45,7 @@ Deno.test("gradient() checks backprop against numerical every N iterations", asy
   const check = { every: 2, tolerance: 1e-6, samples: 2 };
   const outs = await Promise.all(
     [0, 1].map((i) =>
-      lastValueFrom(of(batch(i)).pipe(gradient(net, { method: "backprop", check })))
+      lastValueFrom(of(batch(i)).pipe(gradient(engineOf(net), { method: "backprop", check })))
     ),
   );
   assert.equal(outs[0]!.check, undefined);
@@ -47,7 +56,7 @@ Deno.test("gradient() fails the stream when the check exceeds its tolerance", as
   const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
   const check = { every: 1, tolerance: 1e-30, samples: 2 };
   await assert.rejects(
-    lastValueFrom(of(batch(4)).pipe(gradient(net, { method: "backprop", check }))),
+    lastValueFrom(of(batch(4)).pipe(gradient(engineOf(net), { method: "backprop", check }))),
     {
       name: "GradientCheckError",
       message:
@@ -59,20 +68,27 @@ Deno.test("gradient() fails the stream when the check exceeds its tolerance", as
 Deno.test("gradient() passes errors through and completes on empty input", () => {
   const net = new MultiLayerNet([4, 5, 3], { seed: 1 });
   testScheduler().run(({ cold, expectObservable }) => {
-    expectObservable(cold<Batch>("|").pipe(gradient(net, { method: "backprop" }))).toBe("|");
-    expectObservable(cold<Batch>("--#").pipe(gradient(net, { method: "backprop" }))).toBe("--#");
+    expectObservable(cold<Batch>("|").pipe(gradient(engineOf(net), { method: "backprop" }))).toBe(
+      "|",
+    );
+    expectObservable(cold<Batch>("--#").pipe(gradient(engineOf(net), { method: "backprop" }))).toBe(
+      "--#",
+    );
   });
 });
 
 Deno.test("gradient() rejects a batch with the wrong feature count", async () => {
   const net = new MultiLayerNet([3, 2], { seed: 1 });
-  await assert.rejects(lastValueFrom(of(batch(0)).pipe(gradient(net, { method: "backprop" }))), {
-    name: "RangeError",
-    message: "Expected inputs with 3 features but found 4",
-  });
+  await assert.rejects(
+    lastValueFrom(of(batch(0)).pipe(gradient(engineOf(net), { method: "backprop" }))),
+    {
+      name: "RangeError",
+      message: "Expected inputs with 3 features but found 4",
+    },
+  );
   await assert.rejects(
     lastValueFrom(
-      throwError(() => new Error("upstream")).pipe(gradient(net, { method: "backprop" })),
+      throwError(() => new Error("upstream")).pipe(gradient(engineOf(net), { method: "backprop" })),
     ),
     {
       message: "upstream",
@@ -85,7 +101,10 @@ Deno.test("gradient() computes nothing after early unsubscribe", () => {
   const before = net.params.W1!.data.slice();
   testScheduler().run(({ hot, expectObservable }) => {
     const out = hot("-a-b-c|", { a: batch(0), b: batch(1), c: batch(2) }).pipe(
-      gradient(net, { method: "backprop", check: { every: 2, tolerance: 1e-6, samples: 2 } }),
+      gradient(engineOf(net), {
+        method: "backprop",
+        check: { every: 2, tolerance: 1e-6, samples: 2 },
+      }),
       map((g) => g.iteration),
     );
     expectObservable(out, "^--!").toBe("-a-", { a: 0 });

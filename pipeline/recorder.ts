@@ -1,0 +1,127 @@
+/**
+ * The run recorder: an observer of the stream of evaluated steps. It keeps the run's counters
+ * (samples, the last epoch's losses, time), writes `metrics.csv` and `events.jsonl`, reports
+ * progress, and says when a checkpoint is due. It never changes the training.
+ * @module
+ */
+import type { EvaluatedStep, Evaluation } from "../stages/evaluate.ts";
+import type { TrainingState } from "./checkpoint.ts";
+import type { Progress } from "./progress.ts";
+import type { RunDirectory } from "./run_dir.ts";
+
+/** The scores an evaluation can carry per step (metrics.csv's optional columns). */
+const STEP_SCORES = [
+  "trainAccuracy",
+  "testAccuracy",
+  "validationAccuracy",
+  "validationLoss",
+  "trainRmse",
+  "validationRmse",
+  "testRmse",
+] as const;
+
+/** What a run has counted so far; a checkpoint saves and restores it. */
+export class RunCounters {
+  samples = 0;
+  /** Training losses of the last epoch (for summary.finalLoss). */
+  recentLosses: number[] = [];
+  lastEvaluation: Evaluation | null = null;
+  #elapsedBefore = 0;
+  #started: number;
+  readonly #now: () => number;
+  readonly #perEpoch: number;
+
+  constructor(perEpoch: number, now: () => number) {
+    this.#perEpoch = perEpoch;
+    this.#now = now;
+    this.#started = now();
+  }
+
+  /** Seconds spent training, earlier sessions of a resumed run included. */
+  elapsed(): number {
+    return this.#elapsedBefore + (this.#now() - this.#started);
+  }
+
+  /** Start timing the loop now. */
+  startClock(): void {
+    this.#started = this.#now();
+  }
+
+  /** Count one step. */
+  count(step: EvaluatedStep): void {
+    this.samples += step.batchSize;
+    this.recentLosses.push(step.loss);
+    if (this.recentLosses.length > this.#perEpoch) this.recentLosses.shift();
+    if (step.evaluation) this.lastEvaluation = step.evaluation;
+  }
+
+  /** The mean training loss over the last epoch's iterations. */
+  finalLoss(): number {
+    const losses = this.recentLosses;
+    return losses.reduce((a, b) => a + b, 0) / Math.max(losses.length, 1);
+  }
+
+  restore(state: TrainingState): void {
+    this.recentLosses = state.recentLosses;
+    this.samples = state.samples;
+    this.#elapsedBefore = state.elapsedSeconds;
+    this.lastEvaluation = state.lastEvaluation;
+  }
+}
+
+/** Where a recorder writes. */
+export interface RecorderOptions {
+  run: RunDirectory;
+  counters: RunCounters;
+  progress?: Progress;
+  /** An event, stamped, to events.jsonl and the caller. */
+  emit: (event: Record<string, unknown>) => void;
+  /** Iterations between checkpoints. */
+  checkpointEvery: number;
+}
+
+/** Records each step; `record` returns true when a checkpoint is due after it. */
+export class RunRecorder {
+  readonly #o: RecorderOptions;
+
+  constructor(options: RecorderOptions) {
+    this.#o = options;
+  }
+
+  record(step: EvaluatedStep): boolean {
+    const { run, counters, progress, emit } = this.#o;
+    counters.count(step);
+    const elapsed = counters.elapsed();
+    const done = step.iteration + 1;
+    run.metric({
+      iteration: done,
+      epoch: step.epoch + 1,
+      loss: step.loss,
+      ...(step.evaluation ? present(step.evaluation, STEP_SCORES) : {}),
+      learningRate: step.learningRate,
+      elapsedSeconds: round(elapsed),
+    });
+    if (step.check) emit({ event: "gradientCheck", iteration: done, ...step.check });
+    if (step.evaluation) {
+      emit({ event: "evaluation", ...oneBased(step.evaluation), loss: step.loss });
+    }
+    progress?.step(step, elapsed, counters.samples / Math.max(elapsed, 1e-9));
+    return done % this.#o.checkpointEvery === 0;
+  }
+}
+
+/** The entries of `from` named in `keys` that are present (a task fills only its own). */
+export function present<T, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}
+
+/** Seconds to the millisecond, as the run's files record them. */
+export function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function oneBased<T extends { iteration: number; epoch: number }>(e: T): T {
+  return { ...e, iteration: e.iteration + 1, epoch: e.epoch + 1 };
+}

@@ -1,0 +1,95 @@
+/**
+ * Resume: what must match between a checkpoint and the config that continues it (the
+ * fingerprint), the snapshot a checkpoint stores, and putting a snapshot back.
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import type { BatchSampler } from "../data/sampler.ts";
+import type { Engine } from "../engine/engine.ts";
+import { defaultNormalize } from "../stages/normalize.ts";
+import type { TrainingState } from "./checkpoint.ts";
+import type { EarlyStopping } from "./early_stopping.ts";
+import { UsageError } from "./errors.ts";
+import type { RunCounters } from "./recorder.ts";
+import { effectiveBackend } from "./setup.ts";
+
+/** What must not change between a checkpoint and the config that resumes it. */
+export function fingerprint(config: Config): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({
+    seed: config.seed,
+    data: {
+      ...config.data,
+      normalize: config.data.normalize ?? defaultNormalize(config.data.source),
+    },
+    model: config.model,
+    loss: config.loss,
+    gradient: config.gradient.method,
+    optimizer: config.optimizer,
+    batchSize: config.training.batchSize,
+    sampling: config.training.sampling,
+    backend: effectiveBackend(config),
+  }));
+}
+
+/** Refuse a checkpoint written under different settings, naming each that differs. */
+export function checkFingerprint(state: TrainingState, config: Config, runDir: string): void {
+  const current = fingerprint(config);
+  const differing = Object.keys({ ...current, ...state.fingerprint }).filter((k) =>
+    JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
+  );
+  if (differing.length > 0) {
+    throw new UsageError(
+      `cannot resume ${runDir}: the config's ${
+        differing.join(", ")
+      } differ from the checkpoint's ` +
+        `(${
+          differing.map((k) => `${k}: checkpoint ${JSON.stringify(state.fingerprint[k])}`).join(
+            "; ",
+          )
+        })`,
+    );
+  }
+}
+
+/** The parts of a run a checkpoint captures. */
+export interface Resumable {
+  config: Config;
+  engine: Engine;
+  sampler: BatchSampler;
+  stopping: EarlyStopping | null;
+  counters: RunCounters;
+}
+
+/** The complete training state before iteration `nextIteration`. */
+export function snapshot(run: Resumable, nextIteration: number): TrainingState {
+  const { engine, stopping, counters } = run;
+  return {
+    fingerprint: fingerprint(run.config),
+    nextIteration,
+    params: engine.readParams(),
+    optimizer: engine.optimizerState(),
+    sampler: run.sampler.state(),
+    dropout: engine.net.randomState(),
+    recentLosses: counters.recentLosses,
+    samples: counters.samples,
+    elapsedSeconds: counters.elapsed(),
+    lastEvaluation: counters.lastEvaluation,
+    earlyStopping: stopping && {
+      best: stopping.best,
+      bestParams: stopping.bestParams,
+      sinceBest: stopping.sinceBest,
+    },
+  };
+}
+
+/** Put a checkpoint's state back; returns the iteration to continue from. */
+export function restore(run: Resumable, state: TrainingState): number {
+  const { engine, stopping, counters } = run;
+  engine.writeParams(state.params);
+  engine.setOptimizerState(state.optimizer);
+  run.sampler.setState(state.sampler);
+  engine.net.setRandomState(state.dropout);
+  counters.restore(state);
+  if (stopping && state.earlyStopping) Object.assign(stopping, state.earlyStopping);
+  return state.nextIteration;
+}

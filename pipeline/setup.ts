@@ -1,0 +1,122 @@
+/**
+ * What a run is built from: its data (loaded, normalised, checked against the model), its
+ * class weights, its network and the engine that trains it, all chosen once from the config.
+ * @module
+ */
+import { join } from "node:path";
+import { lastValueFrom, of } from "rxjs";
+import type { Config } from "../config/config.ts";
+import { ConfigError } from "../config/errors.ts";
+import type { Dataset } from "../data/dataset.ts";
+import type { Engine } from "../engine/engine.ts";
+import { backendKernels, type BackendName, defaultBackend } from "../engine/kernels/backends.ts";
+import { NetworkEngine } from "../engine/network_engine.ts";
+import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import { balancedClassWeights } from "../nn/losses.ts";
+import { MultiLayerNet } from "../nn/network.ts";
+import type { Optimizer } from "../nn/optimizers.ts";
+import { deriveSeed } from "../nn/random.ts";
+import { DEFAULT_TEST_FRACTION, load, loadOptions } from "../stages/load.ts";
+import { defaultNormalize, normalize, type NormalizedSplits } from "../stages/normalize.ts";
+import { UsageError } from "./errors.ts";
+import { checkSizes, layerSizes, type LoadedConfig, resolveLayers } from "./load_config.ts";
+
+/**
+ * Load and normalise the config's data, then check the model against it; `auto` layer sizes
+ * become the data's feature and output counts.
+ */
+export async function loadData(
+  loaded: LoadedConfig,
+): Promise<{ splits: NormalizedSplits; config: Config }> {
+  const { config } = loaded;
+  const setting = config.data.normalize ?? defaultNormalize(config.data.source);
+  const splits = await lastValueFrom(
+    of(config.data.source).pipe(load(loadOptions(config)), normalize(setting)),
+  );
+  const facts = {
+    features: splits.train.features,
+    classes: config.task === "regression" ? 1 : splits.train.classes,
+    trainCount: splits.train.count,
+  };
+  const problems: string[] = [];
+  checkSizes(config, facts, problems);
+  if (problems.length > 0) throw new ConfigError(loaded.file, problems);
+  return { splits, config: resolveLayers(config, facts) };
+}
+
+/** The config as the run used it: defaults filled in, the normalisation made explicit. */
+export function resolvedConfig(config: Config, name: string): Config {
+  const normalize = config.data.normalize ?? defaultNormalize(config.data.source);
+  const source = config.data.source;
+  const split = source.kind === "csv" && source.file !== undefined
+    ? { test: DEFAULT_TEST_FRACTION, ...config.data.split }
+    : config.data.split;
+  return { ...config, name, data: { ...config.data, normalize, ...(split ? { split } : {}) } };
+}
+
+/** Per-sample loss weights of each class, or null when the config weights none. */
+export function classWeightsFor(config: Config, train: Dataset): Float64Array | null {
+  const setting = config.training.classWeights;
+  if (setting === "none" || config.task === "regression") return null;
+  if (setting === "balanced") return balancedClassWeights(train.labels, train.classes);
+  const names = train.classNames ?? Array.from({ length: train.classes }, (_, i) => String(i));
+  const unknown = Object.keys(setting).filter((name) => !names.includes(name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `training.classWeights names ${
+        unknown.map((n) => `"${n}"`).join(", ")
+      }, not among the classes ${names.map((n) => `"${n}"`).join(", ")}`,
+    );
+  }
+  return Float64Array.from(names, (name) => setting[name] ?? 1);
+}
+
+/** The backend a config trains with: the numerical method always computes in float64 (js). */
+export function effectiveBackend(config: Config): BackendName {
+  return config.gradient.method === "numerical" ? "js" : config.backend ?? defaultBackend();
+}
+
+/** The network a config describes, seeded from the run's seed. */
+export function createNetwork(config: Config): MultiLayerNet {
+  return new MultiLayerNet(layerSizes(config), {
+    activation: config.model.activation,
+    output: config.model.output,
+    loss: config.loss,
+    weightInit: config.model.weightInit,
+    dropout: config.model.dropout,
+    weightDecay: config.optimizer.weightDecay,
+    seed: deriveSeed(config.seed, "init"),
+  });
+}
+
+/**
+ * The engine that trains `net`, chosen once. Backprop on the wasm backend trains in
+ * WebAssembly memory (the resident trainer) when the trainer handles the network; class
+ * weights travel as scaled one-hot targets, which the trainer (labels only) lacks. Everything
+ * else runs the network's own math with the backend's kernels.
+ */
+export function createEngine(
+  config: Config,
+  net: MultiLayerNet,
+  optimizer: Optimizer,
+  classWeights: Float64Array | null,
+): Engine {
+  const backend = effectiveBackend(config);
+  const resident = backend === "wasm" && config.gradient.method === "backprop" &&
+    !classWeights && WasmTrainer.supports(net) === null;
+  return resident
+    ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize })
+    : new NetworkEngine(net, optimizer, backendKernels(backend));
+}
+
+/** Fail before loading anything when the run's output folder cannot be written. */
+export async function checkWritable(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = join(dir, `.write-test-${Deno.pid}`);
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new Error(`the output directory ${dir} is not writable: ${(error as Error).message}`);
+  }
+}
