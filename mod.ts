@@ -117,13 +117,8 @@ export {
   type LoadedConfig,
   validateConfig,
 } from "./pipeline/load_config.ts";
-export {
-  createNetwork,
-  type Summary,
-  train,
-  type TrainOptions,
-  type TrainResult,
-} from "./pipeline/train.ts";
+export { type Summary, train, type TrainOptions, type TrainResult } from "./pipeline/train.ts";
+export { createNetwork } from "./pipeline/setup.ts";
 export { loadModel, type ModelFile, modelToJson } from "./pipeline/model_file.ts";
 export { DivergenceError, GradientCheckError } from "./stages/errors.ts";
 export { UsageError } from "./pipeline/errors.ts";

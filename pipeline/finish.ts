@@ -8,11 +8,12 @@ import type { Config } from "../config/config.ts";
 import type { Dataset } from "../data/dataset.ts";
 import type { Predictor } from "../engine/engine.ts";
 import type { ClassScores } from "../nn/metrics.ts";
-import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
+import { finalEvaluation } from "../stages/evaluate.ts";
 import type { RowCounts } from "../stages/load.ts";
 import type { NormalizedSplits } from "../stages/normalize.ts";
 import type { EarlyStopping } from "./early_stopping.ts";
 import { modelToJson } from "./model_file.ts";
+import type { Progress } from "./progress.ts";
 import { present, round, type RunCounters } from "./recorder.ts";
 import type { RunDirectory } from "./run_dir.ts";
 
@@ -83,6 +84,9 @@ const FINAL_SCORES = [
   "trainRmse",
 ] as const;
 
+/** Test rows sent to the dashboard's regression scatter: enough to see the shape, bounded. */
+const MAX_SCATTER_POINTS = 2000;
+
 /** What the finish needs of the run. */
 export interface Finishing {
   name: string;
@@ -99,23 +103,29 @@ export interface Finishing {
   /** Seconds since the command started, and spent in the loop. */
   durationSeconds: number;
   trainSeconds: number;
+  emit: (event: Record<string, unknown>) => void;
+  progress?: Progress;
 }
 
 /**
- * Put back the best parameters when early stopping chose them, evaluate, and write
- * `model.json` and `summary.json`.
+ * Put back the best parameters when early stopping chose them, evaluate, write `model.json`
+ * and `summary.json`, and announce the end (`finished`, and a regression's test predictions).
  */
-export async function finish(
-  run: RunDirectory,
-  f: Finishing,
-): Promise<{ summary: Summary; final: FinalEvaluation }> {
+export async function finish(run: RunDirectory, f: Finishing): Promise<Summary> {
   const { config, splits, model, stopping } = f;
   let modelIteration = f.iterationsDone;
-  if (f.stoppedEarly && stopping?.best && stopping.bestParams) {
-    for (const [k, m] of Object.entries(stopping.bestParams)) {
-      model.net.params[k]!.data.set(m.data);
+  if (f.stoppedEarly && stopping?.best) {
+    f.progress?.line(
+      `early stopping: no better ${stopping.options.metric} for ${stopping.options.patience} evaluations; best at iteration ${
+        stopping.best.iteration + 1
+      }`,
+    );
+    if (stopping.bestParams) {
+      for (const [k, m] of Object.entries(stopping.bestParams)) {
+        model.net.params[k]!.data.set(m.data);
+      }
+      modelIteration = stopping.best.iteration + 1;
     }
-    modelIteration = stopping.best.iteration + 1;
   }
   const at = {
     iteration: f.iterationsDone - 1,
@@ -152,7 +162,17 @@ export async function finish(
   };
   await run.writeJson("model.json", modelFor(f, splits));
   await run.writeJson("summary.json", summary);
-  return { summary, final };
+  if (final.testPredictions) {
+    // Regression: the dashboard's predicted-against-true scatter (the first rows, bounded).
+    const shown = Math.min(splits.test.count, MAX_SCATTER_POINTS);
+    f.emit({
+      event: "testPredictions",
+      predicted: Array.from(final.testPredictions.subarray(0, shown)),
+      actual: Array.from(splits.test.targets!.subarray(0, shown)),
+    });
+  }
+  f.emit({ event: "finished", ...summaryForEvent(summary) });
+  return summary;
 }
 
 function perClassByName(scores: ClassScores[], test: Dataset): PerClass {
@@ -175,7 +195,7 @@ function modelFor(f: Finishing, splits: NormalizedSplits) {
 }
 
 /** The summary as the `finished` event carries it (without the per-class arrays). */
-export function summaryForEvent(s: Summary): Record<string, unknown> {
+function summaryForEvent(s: Summary): Record<string, unknown> {
   const { confusion: _c, perClassAccuracy: _p, ...rest } = s;
   return rest;
 }

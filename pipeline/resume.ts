@@ -7,7 +7,7 @@ import type { Config } from "../config/config.ts";
 import type { BatchSampler } from "../data/sampler.ts";
 import type { Engine } from "../engine/engine.ts";
 import { defaultNormalize } from "../stages/normalize.ts";
-import type { TrainingState } from "./checkpoint.ts";
+import { type TrainingState, writeCheckpoint } from "./checkpoint.ts";
 import type { EarlyStopping } from "./early_stopping.ts";
 import { UsageError } from "./errors.ts";
 import type { RunCounters } from "./recorder.ts";
@@ -80,6 +80,17 @@ export function snapshot(run: Resumable, nextIteration: number): TrainingState {
       sinceBest: stopping.sinceBest,
     },
   };
+}
+
+/** Write the checkpoint of the state before `nextIteration` and announce it. */
+export async function checkpoint(
+  runDir: string,
+  run: Resumable,
+  nextIteration: number,
+  emit: (event: Record<string, unknown>) => void,
+): Promise<void> {
+  const path = await writeCheckpoint(runDir, snapshot(run, nextIteration));
+  emit({ event: "checkpoint", iteration: nextIteration, path });
 }
 
 /** Put a checkpoint's state back; returns the iteration to continue from. */

@@ -109,6 +109,34 @@ export function createEngine(
     : new NetworkEngine(net, optimizer, backendKernels(backend));
 }
 
+/** Iterations of a run that names neither iterations nor epochs. */
+const DEFAULT_ITERATIONS = 10_000;
+
+/** When things happen, in iterations: the run's length, evaluations and checkpoints. */
+export function scheduleOf(
+  config: Config,
+  perEpoch: number,
+): { total: number; evaluateEvery: number; checkpointEvery: number } {
+  const { iterations, epochs, checkpoint } = config.training;
+  const every = config.evaluation.every;
+  return {
+    total: iterations ?? (epochs !== undefined ? epochs * perEpoch : DEFAULT_ITERATIONS),
+    evaluateEvery: every === "epoch" ? perEpoch : every,
+    checkpointEvery: checkpoint.every === "epoch" ? perEpoch : checkpoint.every,
+  };
+}
+
+/**
+ * The learning rate of iteration i under step decay (the base rate without): a function of the
+ * epoch, so a resumed run gets it right too.
+ */
+export function learningRateAt(config: Config, i: number, perEpoch: number): number {
+  const { learningRate, learningRateDecay: decay } = config.optimizer;
+  return decay
+    ? learningRate * decay.factor ** Math.floor(i / perEpoch / decay.every)
+    : learningRate;
+}
+
 /** Fail before loading anything when the run's output folder cannot be written. */
 export async function checkWritable(dir: string): Promise<void> {
   try {

@@ -9,7 +9,7 @@ import { tap } from "rxjs";
 import { BatchSampler } from "../data/sampler.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { backendKernels } from "../engine/kernels/backends.ts";
-import type { Predictor } from "../engine/engine.ts";
+import type { Engine, Predictor } from "../engine/engine.ts";
 import { kernelPredictor } from "../engine/network_engine.ts";
 import { createOptimizer } from "../nn/optimizers.ts";
 import { deriveSeed } from "../nn/random.ts";
@@ -17,14 +17,15 @@ import { evaluate } from "../stages/evaluate.ts";
 import { gradient } from "../stages/gradient.ts";
 import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
-import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { readCheckpoint } from "./checkpoint.ts";
 import { EarlyStopping } from "./early_stopping.ts";
 import { InterruptedError } from "./errors.ts";
-import { finish, type Summary, summaryForEvent } from "./finish.ts";
+import { finish, type Summary } from "./finish.ts";
+export type { Summary };
 import type { LoadedConfig } from "./load_config.ts";
 import type { Progress } from "./progress.ts";
 import { RunCounters, RunRecorder } from "./recorder.ts";
-import { checkFingerprint, restore, type Resumable, snapshot } from "./resume.ts";
+import { checkFingerprint, checkpoint, restore, type Resumable } from "./resume.ts";
 import { metricColumns, RunDirectory } from "./run_dir.ts";
 import {
   checkWritable,
@@ -32,19 +33,12 @@ import {
   createEngine,
   createNetwork,
   effectiveBackend,
+  learningRateAt,
   loadData,
   resolvedConfig,
+  scheduleOf,
 } from "./setup.ts";
 import { runLoop } from "./training_loop.ts";
-
-export { type PerClass, type Summary } from "./finish.ts";
-export { createNetwork, effectiveBackend } from "./setup.ts";
-export { fingerprint } from "./resume.ts";
-
-/** Test rows sent to the dashboard's regression scatter: enough to see the shape, bounded. */
-const MAX_SCATTER_POINTS = 2000;
-/** Iterations of a run that names neither iterations nor epochs. */
-const DEFAULT_ITERATIONS = 10_000;
 
 /** What a finished run returns; the trained model and its test split serve the report. */
 export interface TrainResult {
@@ -109,10 +103,10 @@ export async function train(
   };
   const net = createNetwork(config);
   const optimizer = createOptimizer(config.optimizer);
-  let engine = null;
+  let engine: Engine | null = null;
   try {
     if (!resumed) await run.writeJson("config.json", { ...resolvedConfig(config, name), backend });
-    engine = createEngine(config, net, optimizer, classWeights);
+    const trainer = engine = createEngine(config, net, optimizer, classWeights);
     const sampler = new BatchSampler(
       splits.train.count,
       config.training.batchSize,
@@ -120,10 +114,7 @@ export async function train(
       deriveSeed(config.seed, "sampler"),
     );
     const perEpoch = sampler.iterationsPerEpoch;
-    const { iterations, epochs } = config.training;
-    const total = iterations ?? (epochs !== undefined ? epochs * perEpoch : DEFAULT_ITERATIONS);
-    const every = config.evaluation.every === "epoch" ? perEpoch : config.evaluation.every;
-    const cadence = config.training.checkpoint.every;
+    const { total, evaluateEvery, checkpointEvery } = scheduleOf(config, perEpoch);
     const stopping = config.evaluation.earlyStopping
       ? new EarlyStopping(config.evaluation.earlyStopping)
       : null;
@@ -136,53 +127,33 @@ export async function train(
         : { event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path },
     );
     for (const message of splits.warnings ?? []) emit({ event: "warning", message });
-    const recorder = new RunRecorder({
-      run,
-      counters,
-      emit,
-      checkpointEvery: cadence === "epoch" ? perEpoch : cadence,
-      ...(options.progress ? { progress: options.progress } : {}),
-    });
-    const checkpoint = async (nextIteration: number) => {
-      const path = await writeCheckpoint(run.path, snapshot(parts, nextIteration));
-      emit({ event: "checkpoint", iteration: nextIteration, path });
-    };
-    options.progress?.start(total);
+    const { progress } = options;
+    const recorder = new RunRecorder({ run, counters, emit, checkpointEvery, progress });
+    progress?.start(total);
     counters.startClock();
 
-    const decay = config.optimizer.learningRateDecay;
-    const engineNow = engine;
     let stoppedEarly = false;
     const last = await runLoop(
       start,
       total,
       (iterations) =>
         iterations.pipe(
-          // Step decay: the rate is a function of the epoch, so a resumed run gets it right too.
-          tap((i) => {
-            if (decay) {
-              optimizer.learningRate = config.optimizer.learningRate *
-                decay.factor ** Math.floor(i / perEpoch / decay.every);
-            }
-          }),
-          sampleBatch(splits.train, sampler, {
-            oneHot: config.data.oneHot,
-            ...(classWeights ? { classWeights } : {}),
-          }),
-          gradient(engineNow, config.gradient),
-          update(engineNow, config.training.gradientClip ? config.training : {}),
-          evaluate(engineNow, splits, { every, lastIteration: total - 1 }),
+          tap((i) => optimizer.learningRate = learningRateAt(config, i, perEpoch)),
+          sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot, classWeights }),
+          gradient(trainer, config.gradient),
+          update(trainer, config.training),
+          evaluate(trainer, splits, { every: evaluateEvery, lastIteration: total - 1 }),
         ),
       (step) => {
         const checkpointDue = recorder.record(step);
-        if (step.evaluation && stopping?.observe(step.evaluation, engineNow.readParams())) {
+        if (step.evaluation && stopping?.observe(step.evaluation, trainer.readParams())) {
           stoppedEarly = true;
         }
         const done = step.iteration + 1;
         if (stoppedEarly || done >= total) return true;
         const interrupted = options.signal?.aborted;
         if (!interrupted && !checkpointDue) return false;
-        return checkpoint(done).then(() => {
+        return checkpoint(run.path, parts, done, emit).then(() => {
           if (!interrupted) return false;
           const reason = String(options.signal!.reason ?? "interrupted");
           throw new InterruptedError(reason, run.path, done);
@@ -190,19 +161,12 @@ export async function train(
       },
     );
     const trainSeconds = counters.elapsed();
-    options.progress?.done();
+    progress?.done();
     engine.readParams();
     engine.dispose();
-    if (stoppedEarly && stopping?.best) {
-      options.progress?.line(
-        `early stopping: no better ${stopping.options.metric} for ${stopping.options.patience} evaluations; best at iteration ${
-          stopping.best.iteration + 1
-        }`,
-      );
-    }
     // The final evaluation and the model file see the network as evaluate and predict do.
     const model = kernelPredictor(net, backendKernels(backend));
-    const { summary, final } = await finish(run, {
+    const summary = await finish(run, {
       name,
       config,
       splits,
@@ -215,17 +179,9 @@ export async function train(
       resumed: resumed !== null,
       durationSeconds: now() - started,
       trainSeconds,
+      emit,
+      progress,
     });
-    if (final.testPredictions) {
-      // Regression: the dashboard's predicted-against-true scatter (the first rows, bounded).
-      const shown = Math.min(splits.test.count, MAX_SCATTER_POINTS);
-      emit({
-        event: "testPredictions",
-        predicted: Array.from(final.testPredictions.subarray(0, shown)),
-        actual: Array.from(splits.test.targets!.subarray(0, shown)),
-      });
-    }
-    emit({ event: "finished", ...summaryForEvent(summary) });
     await run.markLatest();
     return { runDir: run.path, summary, model, test: splits.test };
   } catch (error) {

@@ -44,7 +44,7 @@ export interface Batch {
 export function sampleBatch(
   train: Dataset,
   sampler: BatchSampler,
-  options: { oneHot?: boolean; classWeights?: ArrayLike<number> } = {},
+  options: { oneHot?: boolean; classWeights?: ArrayLike<number> | null } = {},
 ): OperatorFunction<number, Batch> {
   const { classWeights } = options;
   const perEpoch = sampler.iterationsPerEpoch;
