@@ -14,16 +14,39 @@ export async function readFileOrThrow(path: string): Promise<Uint8Array> {
   }
 }
 
+/** What {@linkcode readFailure} says of a path that does not exist. */
+export const NOT_FOUND = "file does not exist";
+
+/**
+ * Read a whole text file. A path that cannot be read becomes `wrap(reason)`, the reason in
+ * words ("file does not exist", "permission denied", …); by default the error names the path.
+ */
+export async function readTextOrThrow(
+  path: string,
+  wrap: (reason: string, error: unknown) => Error = (_, error) => fileError(path, error),
+): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw wrap(readFailure(error), error);
+  }
+}
+
+/** Why a file could not be read, in words. */
+export function readFailure(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return NOT_FOUND;
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "expected a file but found a directory";
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A clear error for a file that cannot be opened. */
 export function fileError(path: string, error: unknown): Error {
-  if (error instanceof Deno.errors.NotFound) {
-    return new Deno.errors.NotFound(`${path}: file does not exist`);
-  }
+  const message = `${path}: ${readFailure(error)}`;
+  if (error instanceof Deno.errors.NotFound) return new Deno.errors.NotFound(message);
   if (error instanceof Deno.errors.PermissionDenied) {
-    return new Deno.errors.PermissionDenied(`${path}: permission denied`);
+    return new Deno.errors.PermissionDenied(message);
   }
-  if (error instanceof Deno.errors.IsADirectory) {
-    return new TypeError(`${path}: expected a file but found a directory`);
-  }
+  if (error instanceof Deno.errors.IsADirectory) return new TypeError(message);
   return error instanceof Error ? error : new Error(String(error));
 }

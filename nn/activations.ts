@@ -97,16 +97,25 @@ export function softmax(x: Values): Matrix | Float64Array {
 export function softmaxRows(x: Float64Array, out: Float64Array, m: number, n: number): void {
   for (let i = 0; i < m; i++) {
     const o = i * n;
-    let max = -Infinity;
-    for (let j = 0; j < n; j++) if (x[o + j]! > max) max = x[o + j]!;
-    let sum = 0;
-    for (let j = 0; j < n; j++) {
-      const e = Math.exp(x[o + j]! - max);
-      out[o + j] = e;
-      sum += e;
-    }
+    const sum = shiftedExpRow(x, out, o, n);
     for (let j = 0; j < n; j++) out[o + j]! /= sum;
   }
+}
+
+/**
+ * The numerators of softmax for the row of n values at offset o: out = exp(x - max(x)), the
+ * book's overflow guard. Returns their sum, the denominator.
+ */
+export function shiftedExpRow(x: Float64Array, out: Float64Array, o: number, n: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) if (x[o + j]! > max) max = x[o + j]!;
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const e = Math.exp(x[o + j]! - max);
+    out[o + j] = e;
+    sum += e;
+  }
+  return sum;
 }
 
 function sigmoidScalar(v: number): number {

@@ -11,6 +11,7 @@
  */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { NOT_FOUND, readTextOrThrow } from "../data/errors.ts";
 import type { SamplerState } from "../data/sampler.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { OptimizerState } from "../nn/optimizers.ts";
@@ -65,15 +66,13 @@ export async function writeCheckpoint(runDir: string, state: TrainingState): Pro
 /** Read and verify `<runDir>/checkpoint.json`; never returns a damaged state. */
 export async function readCheckpoint(runDir: string): Promise<TrainingState> {
   const path = join(runDir, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new CheckpointError(`${path}: no checkpoint in this run directory`);
-    }
-    throw error;
-  }
+  const text = await readTextOrThrow(
+    path,
+    (why) =>
+      new CheckpointError(
+        `${path}: ${why === NOT_FOUND ? "no checkpoint in this run directory" : why}`,
+      ),
+  );
   let file: { format?: unknown; version?: unknown; sha256?: unknown; state?: unknown };
   try {
     file = JSON.parse(text);

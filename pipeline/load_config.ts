@@ -3,6 +3,7 @@
  * the schema, and resolving its relative paths against the file's folder.
  * @module
  */
+import { readTextOrThrow } from "../data/errors.ts";
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
@@ -34,17 +35,10 @@ export async function loadConfig(
   overrides: string[] = [],
   options: { recorded?: boolean } = {},
 ): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "file does not exist"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new ConfigError(file, [`✖ cannot read the config: ${why}`]);
-  }
+  const text = await readTextOrThrow(
+    file,
+    (why) => new ConfigError(file, [`✖ cannot read the config: ${why}`]),
+  );
   const parsed = parseConfigText(text, file);
   const raw = options.recorded ? withoutSelection(parsed) : parsed;
   for (const o of overrides) applyOverride(raw, o, file);

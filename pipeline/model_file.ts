@@ -9,6 +9,7 @@ import type { TargetScaling } from "../data/dataset.ts";
 import type { Normalization } from "../data/normalize.ts";
 import type { TableEncoding } from "../data/tabular.ts";
 import { join } from "node:path";
+import { readTextOrThrow } from "../data/errors.ts";
 import { normalizeValues } from "../data/normalize.ts";
 import type { Predictor } from "../engine/engine.ts";
 import { backendKernels, type BackendName } from "../engine/kernels/backends.ts";
@@ -187,13 +188,7 @@ export function modelToJson(
 
 /** Read and check a `model.json`; a wrong or damaged file is a clear error, never garbage. */
 export async function loadModel(path: string): Promise<LoadedModel> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new UsageError(`${path}: file does not exist`);
-    throw error;
-  }
+  const text = await readTextOrThrow(path, (why) => new UsageError(`${path}: ${why}`));
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -42,26 +42,26 @@ export function update(
   engine: Engine,
   options: { gradientClip?: { maxNorm: number } } = {},
 ): OperatorFunction<GradientResult, StepResult> {
-  return map((g) => {
-    if (!Number.isFinite(g.loss)) {
+  return map((gradient) => {
+    if (!Number.isFinite(gradient.loss)) {
       const bad = engine.firstNonFinite();
       throw divergence(
-        g.iteration,
-        `the loss is ${g.loss}`,
+        gradient.iteration,
+        `the loss is ${gradient.loss}`,
         bad ? `non-finite values in ${bad}` : largest(engine.readParams()),
       );
     }
     if (options.gradientClip) engine.clipGradient(options.gradientClip.maxNorm);
     engine.update();
     const bad = engine.firstNonFinite();
-    if (bad) throw divergence(g.iteration, `a parameter became non-finite`, `in ${bad}`);
+    if (bad) throw divergence(gradient.iteration, `a parameter became non-finite`, `in ${bad}`);
     return {
-      iteration: g.iteration,
-      epoch: g.epoch,
-      loss: g.loss,
+      iteration: gradient.iteration,
+      epoch: gradient.epoch,
+      loss: gradient.loss,
       learningRate: engine.optimizer.learningRate,
-      batchSize: g.rows?.rows ?? g.x.rows,
-      ...(g.check ? { check: g.check } : {}),
+      batchSize: gradient.rows?.rows ?? gradient.x.rows,
+      ...(gradient.check ? { check: gradient.check } : {}),
     };
   });
 }

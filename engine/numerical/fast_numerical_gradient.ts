@@ -11,7 +11,12 @@
  * per sample, which is also more precise than subtracting two whole-batch sums.
  * @module
  */
-import { activationKernels, scalarActivations } from "../../nn/activations.ts";
+import {
+  activationKernels,
+  scalarActivations,
+  shiftedExpRow,
+  softmaxRows,
+} from "../../nn/activations.ts";
 import { targetsAsOneHot } from "../../nn/losses.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import type { MultiLayerNet, Params, Targets } from "../../nn/network.ts";
@@ -163,17 +168,7 @@ function softmaxCache(
   if (!labels) return null;
   const E = new Float64Array(B * m);
   const S = new Float64Array(B);
-  for (let s = 0; s < B; s++) {
-    const o = s * m;
-    let max = -Infinity;
-    for (let k = 0; k < m; k++) if (aOut[o + k]! > max) max = aOut[o + k]!;
-    let sum = 0;
-    for (let k = 0; k < m; k++) {
-      E[o + k] = Math.exp(aOut[o + k]! - max);
-      sum += E[o + k]!;
-    }
-    S[s] = sum;
-  }
+  for (let s = 0; s < B; s++) S[s] = shiftedExpRow(aOut, E, s * m, m);
   return { E, S, labels };
 }
 
@@ -539,14 +534,7 @@ function outputLoss(ctx: Context, aOut: Float64Array, s: number): number {
   const nOut = aOut.length;
   const y = ctx.scratch.z[net.layerCount - 1]!;
   if (net.output === "softmax") {
-    let max = -Infinity;
-    for (let k = 0; k < nOut; k++) if (aOut[k]! > max) max = aOut[k]!;
-    let sum = 0;
-    for (let k = 0; k < nOut; k++) {
-      y[k] = Math.exp(aOut[k]! - max);
-      sum += y[k]!;
-    }
-    for (let k = 0; k < nOut; k++) y[k]! /= sum;
+    softmaxRows(aOut, y, 1, nOut);
   } else if (net.output === "sigmoid") {
     for (let k = 0; k < nOut; k++) y[k] = 1 / (1 + Math.exp(-aOut[k]!));
   } else y.set(aOut);

@@ -40,9 +40,9 @@ export interface StepExports {
     starts: number,
   ): void;
   input_grad(da: number, rows: number, n: number, w: number, nIn: number, dz: number): void;
-  activate(kind: number, a: number, h: number, count: number): void;
+  activate(kind: ActivationKind, a: number, h: number, count: number): void;
   activate_backward(
-    kind: number,
+    kind: ActivationKind,
     a: number,
     h: number,
     dz: number,
@@ -83,6 +83,18 @@ export interface StepExports {
 
 /** The hidden activations as the module numbers them. */
 export const ACTIVATION_KIND = { sigmoid: 0, relu: 1, tanh: 2, step: 3 } as const;
+/** One of the module's activation numbers. */
+export type ActivationKind = (typeof ACTIVATION_KIND)[keyof typeof ACTIVATION_KIND];
+
+/** What a request asks of a half of a batch (the control word `pass`). */
+export const PASS = {
+  /** The training step's forward and backward pass. */
+  training: 0,
+  /** The forward pass only: inference, no dropout. */
+  inference: 1,
+} as const;
+/** A value of {@linkcode PASS}. */
+export type Pass = (typeof PASS)[keyof typeof PASS];
 
 /**
  * The Int32 control words, indices into the plan's control area. Every Worker the trainer
@@ -102,8 +114,8 @@ export const CONTROL = {
   ready: 5,
   /** Workers of this generation and older stop. */
   stop: 6,
-  /** What a request asks for: 0 a training half, 1 the forward pass only. */
-  mode: 7,
+  /** What a request asks for: a {@linkcode PASS}. */
+  pass: 7,
 } as const;
 
 /** What the trainer sends a new Worker. */
@@ -189,7 +201,7 @@ export interface StepPlan {
   sizes: number[];
   /** Row widths: the input as is, every layer padded to a multiple of 4. */
   strides: number[];
-  kind: number;
+  kind: ActivationKind;
   slots: Slot[];
   /** Floats in a parameter (or gradient, or state) block. */
   total: number;
@@ -217,7 +229,11 @@ export function halfRows(half: 0 | 1, B: number): [number, number] {
 }
 
 /** The layout of a network with these sizes and activation for batches of up to `capacity`. */
-export function planStep(sizes: readonly number[], kind: number, capacity: number): StepPlan {
+export function planStep(
+  sizes: readonly number[],
+  kind: ActivationKind,
+  capacity: number,
+): StepPlan {
   const L = sizes.length - 1;
   const strides = sizes.map((n, l) => (l === 0 ? n : pad4(n)));
   const slots: Slot[] = [];
@@ -319,7 +335,7 @@ export function slotAt(plan: StepPlan, block: number, name: string): number {
  * pre-activations (in the half's `a[L - 1]`, rows padded to the output stride).
  */
 export function forward(
-  w: StepExports,
+  wasm: StepExports,
   plan: StepPlan,
   half: 0 | 1,
   B: number,
@@ -335,36 +351,38 @@ export function forward(
     const W = slotAt(plan, plan.params, `W${l}`);
     const b = slotAt(plan, plan.params, `b${l}`);
     const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
-    w.gather_rows(input, rows, nIn, pos, val, counts);
-    w.dense_forward(pos, val, counts, rows, nIn, W, stride, b, ws.a[l - 1]!);
+    wasm.gather_rows(input, rows, nIn, pos, val, counts);
+    wasm.dense_forward(pos, val, counts, rows, nIn, W, stride, b, ws.a[l - 1]!);
     if (l === L) break;
-    w.activate(kind, ws.a[l - 1]!, ws.h[l - 1]!, rows * stride);
+    wasm.activate(kind, ws.a[l - 1]!, ws.h[l - 1]!, rows * stride);
     // sigmoid(0) = 0.5 would leak into the padding; the other activations keep it 0.
     if (kind === ACTIVATION_KIND.sigmoid && stride !== sizes[l]) {
-      w.clear_columns(ws.h[l - 1]!, rows, sizes[l]!, stride);
+      wasm.clear_columns(ws.h[l - 1]!, rows, sizes[l]!, stride);
     }
     if (dropping) {
-      w.multiply(ws.h[l - 1]!, plan.masks[l - 1]! + from * stride * 4, ws.z[l - 1]!, rows * stride);
+      wasm.multiply(
+        ws.h[l - 1]!,
+        plan.masks[l - 1]! + from * stride * 4,
+        ws.z[l - 1]!,
+        rows * stride,
+      );
       input = ws.z[l - 1]!;
     } else input = ws.h[l - 1]!;
     nIn = stride;
   }
 }
 
-/**
- * What a request asks of a half: mode 0 the training step's forward and backward pass, 1 the
- * forward pass only (inference, no dropout).
- */
+/** What a request asks of a half: the training pass or the inference pass. */
 export function computeHalf(
-  w: StepExports,
+  wasm: StepExports,
   plan: StepPlan,
   half: 0 | 1,
   B: number,
   dropping: boolean,
-  mode: 0 | 1,
+  pass: Pass,
 ): void {
-  if (mode === 1) forward(w, plan, half, B, false);
-  else runHalf(w, plan, half, B, dropping);
+  if (pass === PASS.inference) forward(wasm, plan, half, B, false);
+  else runHalf(wasm, plan, half, B, dropping);
 }
 
 /**
@@ -373,7 +391,7 @@ export function computeHalf(
  * is 1/B, so the two halves' gradients add up to the batch's.
  */
 export function runHalf(
-  w: StepExports,
+  wasm: StepExports,
   plan: StepPlan,
   half: 0 | 1,
   B: number,
@@ -382,8 +400,8 @@ export function runHalf(
   const { from, rows, ws, L } = halfOf(plan, half, B);
   if (rows === 0) return;
   const { sizes, strides, kind } = plan;
-  forward(w, plan, half, B, dropping);
-  w.softmax_cross_entropy(
+  forward(wasm, plan, half, B, dropping);
+  wasm.softmax_cross_entropy(
     ws.a[L - 1]!,
     rows,
     sizes[L]!,
@@ -397,7 +415,7 @@ export function runHalf(
     const stride = strides[l]!;
     const width = strides[l - 1]!;
     const W = slotAt(plan, plan.params, `W${l}`);
-    w.weight_grad(
+    wasm.weight_grad(
       ws.pos[l - 1]!,
       ws.val[l - 1]!,
       ws.counts[l - 1]!,
@@ -410,12 +428,12 @@ export function runHalf(
       ws.colVal,
       ws.starts,
     );
-    w.sum_rows(ws.da[l - 1]!, rows, stride, slotAt(plan, ws.grads, `b${l}`));
+    wasm.sum_rows(ws.da[l - 1]!, rows, stride, slotAt(plan, ws.grads, `b${l}`));
     if (l > 1) {
       const dz = ws.dz[l - 2]!;
-      w.input_grad(ws.da[l - 1]!, rows, stride, W, width, dz);
-      if (dropping) w.multiply(dz, plan.masks[l - 2]! + from * width * 4, dz, rows * width);
-      w.activate_backward(kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, rows * width);
+      wasm.input_grad(ws.da[l - 1]!, rows, stride, W, width, dz);
+      if (dropping) wasm.multiply(dz, plan.masks[l - 2]! + from * width * 4, dz, rows * width);
+      wasm.activate_backward(kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, rows * width);
     }
   }
 }

@@ -40,6 +40,8 @@ import {
   halfRows,
   instantiate,
   MAX_PAGES,
+  PASS,
+  type Pass,
   planStep,
   type Slot,
   type StepExports,
@@ -92,7 +94,7 @@ export class WasmTrainer implements Engine {
   readonly net: MultiLayerNet;
   readonly optimizer: Optimizer;
   #memory: WebAssembly.Memory;
-  #w: StepExports;
+  #wasm: StepExports;
   #plan: StepPlan;
   #step = 0;
   #threads: 1 | 2 | "auto";
@@ -131,7 +133,7 @@ export class WasmTrainer implements Engine {
       maximum: MAX_PAGES,
       shared: true,
     });
-    this.#w = instantiate(this.#memory);
+    this.#wasm = instantiate(this.#memory);
     this.push();
     // Started now, so that it has loaded by the time the first two-thread step wants it.
     if (this.#threads === 2) this.#startWorker();
@@ -250,7 +252,7 @@ export class WasmTrainer implements Engine {
     if (B === 0) throw new RangeError("Expected a batch of at least one sample");
     if (B > this.#plan.capacity) this.#grow(Math.max(B, this.#plan.capacity * 2));
     const plan = this.#plan;
-    const w = this.#w;
+    const wasm = this.#wasm;
     this.#f32(plan.x, B * sizes[0]!).set(x.data.subarray(0, B * sizes[0]!));
     this.#writeLabels(t, B);
     const dropping = options.train === true && net.dropout > 0;
@@ -265,12 +267,12 @@ export class WasmTrainer implements Engine {
     if (this.#threads === "auto" && !this.#worker) this.#startWorker();
     const started = performance.now();
     const threads = this.#threadsForStep();
-    this.#runHalves(threads, B, dropping, 0);
+    this.#runHalves(threads, B, dropping, PASS.training);
     this.#record(threads, performance.now() - started);
     // The batch's gradient: the first half's plus the second's, always in that order (one row
     // leaves the second half empty).
     const grads = plan.halves[0].grads;
-    if (B > 1) w.axpy(grads, plan.halves[1].grads, plan.total, 1);
+    if (B > 1) wasm.axpy(grads, plan.halves[1].grads, plan.total, 1);
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
     const picked = this.#f32(plan.picked, B);
     let loss = 0;
@@ -282,8 +284,8 @@ export class WasmTrainer implements Engine {
         if (!slot.isWeight) continue;
         const size = slot.paddedRows * slot.stride;
         const W = plan.params + slot.offset * 4;
-        w.axpy(grads + slot.offset * 4, W, size, net.weightDecay);
-        squares += w.sum_squares(W, size);
+        wasm.axpy(grads + slot.offset * 4, W, size, net.weightDecay);
+        squares += wasm.sum_squares(W, size);
       }
       loss += 0.5 * net.weightDecay * squares;
     }
@@ -310,7 +312,7 @@ export class WasmTrainer implements Engine {
       this.#f32(plan.x, B * sizes[0]!).set(
         x.data.subarray(start * sizes[0]!, (start + B) * sizes[0]!),
       );
-      this.#runHalves(threads, B, false, 1);
+      this.#runHalves(threads, B, false, PASS.inference);
       // The logits, unpadded, into the output rows.
       for (const half of [0, 1] as const) {
         const [from, to] = halfRows(half, B);
@@ -339,27 +341,27 @@ export class WasmTrainer implements Engine {
   /** Scale the gradient to norm maxNorm when its L2 norm is larger; returns the norm. */
   clipGradient(maxNorm: number): number {
     const { total, halves } = this.#plan;
-    const norm = Math.sqrt(this.#w.sum_squares(halves[0].grads, total));
-    if (norm > maxNorm) this.#w.scale(halves[0].grads, total, maxNorm / norm);
+    const norm = Math.sqrt(this.#wasm.sum_squares(halves[0].grads, total));
+    if (norm > maxNorm) this.#wasm.scale(halves[0].grads, total, maxNorm / norm);
     return norm;
   }
 
   /** Apply the optimizer (its current learning rate) to the last gradient. */
   update(): void {
     const o = this.optimizer;
-    const w = this.#w;
+    const wasm = this.#wasm;
     const { params, total, state: [s1, s2] } = this.#plan;
     const g = this.#plan.halves[0].grads;
     this.#step++;
     if (o instanceof Adam) {
       const lrT = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
         (1 - o.beta1 ** this.#step);
-      w.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
+      wasm.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
     } else if (o instanceof Momentum) {
-      w.momentum(params, g, s1, total, o.learningRate, o.momentum);
+      wasm.momentum(params, g, s1, total, o.learningRate, o.momentum);
     } else if (o instanceof AdaGrad) {
-      w.adagrad(params, g, s1, total, o.learningRate);
-    } else w.sgd(params, g, total, o.learningRate);
+      wasm.adagrad(params, g, s1, total, o.learningRate);
+    } else wasm.sgd(params, g, total, o.learningRate);
     this.#paramsAhead = true;
     this.#stateAhead = true;
   }
@@ -368,7 +370,7 @@ export class WasmTrainer implements Engine {
   firstNonFinite(): string | undefined {
     for (const slot of this.#plan.slots) {
       const size = slot.paddedRows * slot.stride;
-      if (this.#w.non_finite(this.#plan.params + slot.offset * 4, size)) return slot.name;
+      if (this.#wasm.non_finite(this.#plan.params + slot.offset * 4, size)) return slot.name;
     }
     return undefined;
   }
@@ -379,12 +381,12 @@ export class WasmTrainer implements Engine {
     this.#threads = 1;
   }
 
-  /** Both halves of a batch (mode as computeHalf takes it), on one thread or two. */
-  #runHalves(threads: 1 | 2, B: number, dropping: boolean, mode: 0 | 1): void {
-    if (threads === 2) this.#runBothThreads(B, dropping, mode);
+  /** Both halves of a batch, on one thread or two. */
+  #runHalves(threads: 1 | 2, B: number, dropping: boolean, pass: Pass): void {
+    if (threads === 2) this.#runBothThreads(B, dropping, pass);
     else {
-      computeHalf(this.#w, this.#plan, 0, B, dropping, mode);
-      computeHalf(this.#w, this.#plan, 1, B, dropping, mode);
+      computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass);
+      computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass);
     }
   }
 
@@ -450,16 +452,16 @@ export class WasmTrainer implements Engine {
   }
 
   /** The second half in the Worker, the first here; returns when both are done. */
-  #runBothThreads(B: number, dropping: boolean, mode: 0 | 1): void {
+  #runBothThreads(B: number, dropping: boolean, pass: Pass): void {
     const plan = this.#plan;
     const control = this.#control();
     control[CONTROL.rows] = B;
     control[CONTROL.dropping] = dropping ? 1 : 0;
-    control[CONTROL.mode] = mode;
+    control[CONTROL.pass] = pass;
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
-    computeHalf(this.#w, plan, 0, B, dropping, mode);
+    computeHalf(this.#wasm, plan, 0, B, dropping, pass);
     // A short spin first: the halves take about as long, so the wait is usually brief.
     const deadline = performance.now() + HALF_STEP_MS;
     for (let spin = 0; Atomics.load(control, CONTROL.done) !== request; spin++) {

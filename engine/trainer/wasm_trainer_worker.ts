@@ -5,7 +5,7 @@
  * batch size, bumps the request counter and computes the first half meanwhile.
  * @module
  */
-import { computeHalf, CONTROL, instantiate, type WorkerStart } from "./wasm_step.ts";
+import { computeHalf, CONTROL, instantiate, PASS, type WorkerStart } from "./wasm_step.ts";
 
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<WorkerStart>) => void;
@@ -18,9 +18,9 @@ scope.onmessage = (event) => {
     Atomics.store(control, CONTROL.failed, generation);
     Atomics.notify(control, CONTROL.done);
   };
-  let w;
+  let wasm;
   try {
-    w = instantiate(memory);
+    wasm = instantiate(memory);
   } catch {
     return fail();
   }
@@ -40,8 +40,8 @@ scope.onmessage = (event) => {
     if (request === seen) continue;
     seen = request;
     try {
-      const mode = control[CONTROL.mode] === 1 ? 1 : 0;
-      computeHalf(w, plan, 1, control[CONTROL.rows]!, control[CONTROL.dropping] === 1, mode);
+      const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
+      computeHalf(wasm, plan, 1, control[CONTROL.rows]!, control[CONTROL.dropping] === 1, pass);
     } catch {
       return fail();
     }
