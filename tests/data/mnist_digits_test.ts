@@ -19,6 +19,25 @@ Deno.test("loadMnistDigits() loads the 10,000 real digits, already in [0, 1]", a
   const perClass = new Array(10).fill(0);
   for (const l of ds.labels) perClass[l]++;
   assert.ok(perClass.every((c) => c > 800 && c < 1200), `per class ${perClass}`);
+});
+
+Deno.test("stratifiedSplit() of the digits: disjoint parts, every digit once, each class 80/20", async () => {
+  const ds = await loadMnistDigits();
   const { train, test } = stratifiedSplit(ds.labels, 10, 8000, 2000, new Random(42));
-  assert.equal(train.length + test.length, 10_000);
+  const seen = new Uint8Array(ds.count);
+  for (const i of [...train, ...test]) seen[i]!++;
+  assert.ok(seen.every((n) => n === 1), "every digit in exactly one part");
+  const count = (rows: Int32Array) => {
+    const perClass = new Array(10).fill(0);
+    for (const i of rows) perClass[ds.labels[i]!]++;
+    return perClass;
+  };
+  const [all, inTest] = [count(Int32Array.from({ length: ds.count }, (_, i) => i)), count(test)];
+  // Each class's share of the test part is its share of the whole, to within one digit.
+  all.forEach((n, k) =>
+    assert.ok(Math.abs(inTest[k] - n / 5) <= 1, `class ${k}: ${inTest[k]} of ${n}`)
+  );
+  // Drawn by the seed: another seed gives another test part.
+  const other = stratifiedSplit(ds.labels, 10, 8000, 2000, new Random(43));
+  assert.notDeepEqual(other.test, test);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { map } from "rxjs";
+import type { Dataset } from "../../data/dataset.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { evaluate, evaluateModel, finalEvaluation } from "../../stages/evaluate.ts";
 import type { StepResult } from "../../stages/update.ts";
@@ -40,14 +41,37 @@ Deno.test("evaluate() completes on empty input, passes errors and stops on unsub
   });
 });
 
-Deno.test("evaluateModel() measures accuracy on both splits", () => {
+/** A dataset of the given rows and labels. */
+function rowsOf(rows: number[][], labels: number[]): Dataset {
+  return {
+    x: Float32Array.from(rows.flat()),
+    labels: Int32Array.from(labels),
+    count: rows.length,
+    features: rows[0]!.length,
+    shape: [rows[0]!.length],
+    classes: 3,
+    origin: "test",
+  };
+}
+
+Deno.test("evaluateModel() measures accuracy and loss on both splits (worked by hand)", () => {
+  // y = x: an identity layer (W = I, b = 0) with identity output, so the answers are the rows.
   const net = new MultiLayerNet([3, 3], { seed: 1, output: "identity", loss: "mse" });
-  const e = evaluateModel(net, splits, { iteration: 4, epoch: 1 });
-  assert.equal(e.iteration, 4);
-  assert.ok(e.trainAccuracy! >= 0 && e.trainAccuracy! <= 1);
-  const correct = Math.round(e.testAccuracy! * 6);
-  assert.ok(Math.abs(correct - e.testAccuracy! * 6) < 1e-12);
-  assert.ok(Number.isFinite(e.testLoss));
+  net.params.W1!.data.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+  net.params.b1!.data.fill(0);
+  const known = {
+    // Largest entry at 0, 1, 2, 0 against labels 0, 1, 2, 2: three of four right.
+    train: rowsOf([[0.9, 0.1, 0], [0, 1, 0], [0.2, 0.3, 0.5], [1, 0, 0]], [0, 1, 2, 2]),
+    // At 1 and 2 against labels 1 and 0: one of two right. The mse loss, ½Σ(y - t)² / 2 rows:
+    // row 1: y = t, 0; row 2: (0 - 1)² + 0 + (1 - 0)² = 2, so (½·2) / 2 = 0.5.
+    test: rowsOf([[0, 1, 0], [0, 0, 1]], [1, 0]),
+  };
+  const e = evaluateModel(net, known, { iteration: 4, epoch: 1 });
+  assert.deepEqual(
+    { iteration: e.iteration, epoch: e.epoch, train: e.trainAccuracy, test: e.testAccuracy },
+    { iteration: 4, epoch: 1, train: 0.75, test: 0.5 },
+  );
+  assert.ok(Math.abs(e.testLoss - 0.5) < 1e-12, `test loss ${e.testLoss}`);
 });
 
 Deno.test("finalEvaluation() gives a confusion matrix consistent with the accuracy", () => {

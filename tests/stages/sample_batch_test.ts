@@ -62,11 +62,17 @@ Deno.test("sampleBatch() numbers epochs and gives one-hot or label targets", asy
   const batches = await lastValueFrom(of(0, 1, 2, 3).pipe(sampleBatch(train, sampler), toArray()));
   assert.deepEqual(batches.map((b) => b.epoch), [0, 0, 0, 1]);
   assert.deepEqual(batches.map((b) => b.x.rows), [4, 4, 2, 4]);
-  // One epoch covers every row exactly once.
-  const seen = batches.slice(0, 3).flatMap((b) =>
-    Array.from(b.x.data.filter((_, i) => i % 3 === 0))
+  // One epoch covers every row exactly once: its batches' rows, matched back to the dataset's,
+  // are each of the ten rows once (the rows' three values tell most rows apart, the label the
+  // rest).
+  const key = (x: ArrayLike<number>, at: number, label: number) =>
+    `${Array.from({ length: 3 }, (_, j) => x[at + j]).join(" ")} ${label}`;
+  const epoch = batches.slice(0, 3).flatMap((b) =>
+    Array.from({ length: b.x.rows }, (_, i) => key(b.x.data, i * 3, b.labels[i]!))
   );
-  assert.equal(seen.length, 10);
+  const all = Array.from({ length: 10 }, (_, i) => key(train.x, i * 3, train.labels[i]!));
+  assert.deepEqual([...epoch].sort(), [...all].sort());
+  assert.equal(new Set(all).size, 10, "the rows are distinguishable, so a repeat would show");
   const first = batches[0]!;
   assert.ok(!(first.t instanceof Int32Array));
   const labelled = await lastValueFrom(
