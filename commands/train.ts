@@ -67,6 +67,9 @@ export async function trainCommand(rawArgs: string[], mode: "train" | "retrain")
       const p = summary.promotion;
       message(`${p.promoted ? "promoted" : "not promoted"}: ${p.reason}`);
       message(`run directory: ${runDir}`);
+      // The product: what a consumer of the promoted model should read (docs/runs.md).
+      const current = join(loaded.config.output.dir, loaded.name, "current", "model.json");
+      if (p.promoted) message(`current model: ${current}`);
       return p.promoted ? 0 : NOT_PROMOTED;
     }
     const { runDir, summary, model, test } = await train(loaded, options);

@@ -7,7 +7,7 @@
 import { UsageError } from "./errors.ts";
 import { ConfigError } from "../config/errors.ts";
 import { lowerIsBetter } from "./early_stopping.ts";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import type { Config } from "../config/config.ts";
 import { evaluateModelOn, type EvaluationReport } from "./evaluate_run.ts";
 import { acquireLock } from "./lock.ts";
@@ -161,10 +161,13 @@ async function targetOf(link: string): Promise<string | null> {
   }
 }
 
-/** Point a symlink at `target`, replacing it atomically (a new link renamed over the old). */
+/**
+ * Point a symlink at `target`, replacing it atomically (a new link renamed over the old). The
+ * link is relative, like `latest`, so a runs folder can be moved.
+ */
 async function pointAt(link: string, target: string): Promise<void> {
   const tmp = `${link}.tmp-${Deno.pid}`;
   await Deno.remove(tmp).catch(() => {});
-  await Deno.symlink(target, tmp);
+  await Deno.symlink(relative(dirname(resolve(link)), resolve(target)), tmp);
   await Deno.rename(tmp, link);
 }

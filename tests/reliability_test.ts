@@ -3,7 +3,7 @@
  * resume refusals, retraining with promotion and its lock. All through the CLI.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { Random } from "../nn/random.ts";
 import { hostname } from "../pipeline/lock.ts";
 import { cli, command, root, runDirOf, tiny, trainTiny, withTempDir } from "./helpers.ts";
@@ -199,6 +199,12 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
     const betterDir = runDirOf(better.stdout);
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
     assert.equal(await Deno.realPath(join(dir, "tiny", "previous")), firstDir);
+    // The command names the product, and the links are relative like latest's.
+    assert.match(better.stdout, new RegExp(`^current model: .*tiny/current/model\\.json$`, "m"));
+    for (const link of ["current", "previous", "latest"]) {
+      const target = await Deno.readLink(join(dir, "tiny", link));
+      assert.ok(!isAbsolute(target), `${link} -> ${target}`);
+    }
 
     const worse = await cli(["retrain", tiny, ...out, ...weak]);
     assert.equal(worse.code, 3, worse.stdout + worse.stderr);
@@ -207,6 +213,7 @@ Deno.test("retrain promotes a better model, refuses a worse one and keeps previo
       /^not promoted: validationAccuracy 0\.\d{4} vs current 1\.0000: gain -0\.\d{4} is below minDelta 0$/m,
     );
     assert.equal(await Deno.realPath(join(dir, "tiny", "current")), betterDir);
+    assert.doesNotMatch(worse.stdout, /^current model:/m);
     const worseDir = runDirOf(worse.stdout);
     const summary = JSON.parse(await Deno.readTextFile(join(worseDir, "summary.json")));
     assert.equal(summary.promotion.promoted, false);
