@@ -7,7 +7,7 @@
  * @module
  */
 import type { Dataset } from "./dataset.ts";
-import { fileError, readFileOrThrow } from "./errors.ts";
+import { fileError } from "./errors.ts";
 
 /** A parsed IDX file of unsigned bytes. */
 export interface IdxArray {
@@ -17,23 +17,6 @@ export interface IdxArray {
 
 const IMAGES = { magic: 0x00000803, what: "IDX images: unsigned bytes, 3 dimensions" };
 const LABELS = { magic: 0x00000801, what: "IDX labels: unsigned bytes, 1 dimension" };
-
-/** Decompress if the bytes start with gzip's magic 1f 8b; otherwise return them as they are. */
-export async function gunzipIfNeeded(bytes: Uint8Array, path: string): Promise<Uint8Array> {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-      new DecompressionStream("gzip"),
-    );
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (error) {
-    throw new SyntaxError(
-      `${path}: gzip data is corrupt or truncated (${
-        error instanceof Error ? error.message : error
-      })`,
-    );
-  }
-}
 
 /**
  * Parse IDX bytes (already decompressed), checking the magic number and that the declared
@@ -62,10 +45,14 @@ export function parseIdx(bytes: Uint8Array, path: string, kind: "images" | "labe
   return { dims, data: bytes.subarray(headerLength) };
 }
 
-/** Read and parse one IDX file (raw or gzip). */
+/**
+ * Read one IDX file (raw or gzip) as bytes, streaming: decompression stops as soon as the data
+ * exceeds what the header declares, so a gzip bomb costs no more memory than the declared
+ * array. Same checks as {@linkcode parseIdx}.
+ */
 export async function readIdx(path: string, kind: "images" | "labels"): Promise<IdxArray> {
-  const bytes = await gunzipIfNeeded(await readFileOrThrow(path), path);
-  return parseIdx(bytes, path, kind);
+  const { dims, values } = await streamIdx(path, kind, (n) => new Uint8Array(n));
+  return { dims, data: values };
 }
 
 /** Options of {@linkcode loadIdx}. */
@@ -160,9 +147,36 @@ function sizeError(path: string, dims: number[], headerLength: number, found: nu
  * by chunk: the file's bytes are never held whole (Fashion-MNIST's are 47 MB), which keeps
  * the peak memory of a load close to the dataset itself. Same checks as {@linkcode parseIdx}.
  */
-export async function readIdxImages(
+export function readIdxImages(path: string): Promise<{ dims: number[]; values: Float32Array }> {
+  return streamIdx(path, "images", (n) => new Float32Array(n));
+}
+
+/** The first `max` bytes of a file, decompressed if it is gzip (reading no further). */
+export async function headBytes(path: string, max: number): Promise<Uint8Array> {
+  const { stream } = await openMaybeGzip(path);
+  const out = new Uint8Array(max);
+  let have = 0;
+  try {
+    for await (const chunk of stream) {
+      const take = Math.min(chunk.length, max - have);
+      out.set(chunk.subarray(0, take), have);
+      have += take;
+      if (have === max) break;
+    }
+  } catch (error) {
+    throw new SyntaxError(`${path}: gzip data is corrupt or truncated (${messageOf(error)})`);
+  }
+  return out.subarray(0, have);
+}
+
+/** Whether a file starts with gzip's magic bytes. */
+export async function isGzip(path: string): Promise<boolean> {
+  return (await openMaybeGzip(path)).gzip;
+}
+
+async function openMaybeGzip(
   path: string,
-): Promise<{ dims: number[]; values: Float32Array }> {
+): Promise<{ stream: ReadableStream<Uint8Array>; gzip: boolean }> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
@@ -174,11 +188,33 @@ export async function readIdxImages(
   await file.seek(0, Deno.SeekMode.Start);
   const gzip = probed === 2 && probe[0] === 0x1f && probe[1] === 0x8b;
   const stream = gzip ? file.readable.pipeThrough(new DecompressionStream("gzip")) : file.readable;
+  return { stream, gzip };
+}
+
+/** What the header's dimensions declare, in words: "60000 labels", "10000 images of 28×28". */
+function declaredInWords(kind: "images" | "labels", dims: number[]): string {
+  const [count, ...shape] = dims;
+  const noun = `${kind === "labels" ? "label" : "image"}${count === 1 ? "" : "s"}`;
+  return kind === "labels" ? `${count} ${noun}` : `${count} ${noun} of ${shape.join("×")}`;
+}
+
+/**
+ * Stream an IDX file into an array made by `allocate` once the header is read: the magic
+ * number and dimensions are checked, then exactly the declared number of values is taken;
+ * the first byte beyond it stops the reading with an error.
+ */
+async function streamIdx<T extends Uint8Array | Float32Array>(
+  path: string,
+  kind: "images" | "labels",
+  allocate: (length: number) => T,
+): Promise<{ dims: number[]; values: T }> {
+  const expected = kind === "images" ? IMAGES : LABELS;
+  const { stream, gzip } = await openMaybeGzip(path);
   const header = new Uint8Array(4 + 4 * 255);
   let have = 0;
   let needed = 4;
   let dims: number[] | null = null;
-  let values: Float32Array | null = null;
+  let values: T | null = null;
   let written = 0;
   let total = 0;
   try {
@@ -194,40 +230,75 @@ export async function readIdxImages(
         const view = new DataView(header.buffer);
         if (needed === 4) {
           const magic = view.getUint32(0);
-          if (magic !== IMAGES.magic) throw magicError(path, magic, "images");
+          if (magic !== expected.magic) throw magicError(path, magic, kind);
           needed = 4 + 4 * header[3]!;
           continue;
         }
         dims = Array.from({ length: header[3]! }, (_, i) => view.getUint32(4 + 4 * i));
-        values = new Float32Array(dims.reduce((a, b) => a * b, 1));
+        values = allocateDeclared(path, kind, dims, allocate);
       }
       if (values !== null && offset < chunk.length) {
-        const take = Math.min(values.length - written, chunk.length - offset);
-        values.set(chunk.subarray(offset, offset + take), written);
-        written += take;
+        if (written + (chunk.length - offset) > values.length) {
+          // Stop reading (and decompressing) here: the rest can only be too much.
+          throw new SyntaxError(
+            `${path}: more data than the header's ${declaredInWords(kind, dims!)} declare`,
+          );
+        }
+        values.set(chunk.subarray(offset), written);
+        written += chunk.length - offset;
       }
     }
   } catch (error) {
-    if (error instanceof SyntaxError) throw error;
+    if (error instanceof SyntaxError || error instanceof RangeError) throw error;
     if (gzip) {
-      throw new SyntaxError(
-        `${path}: gzip data is corrupt or truncated (${
-          error instanceof Error ? error.message : error
-        })`,
-      );
+      throw new SyntaxError(`${path}: gzip data is corrupt or truncated (${messageOf(error)})`);
     }
     throw fileError(path, error);
   }
-  if (total === 0) throw new SyntaxError(`${path}: file is empty; expected ${IMAGES.what}`);
+  if (total === 0) throw new SyntaxError(`${path}: file is empty; expected ${expected.what}`);
   if (have < 4) {
     throw new SyntaxError(
       `${path}: truncated: ${total} bytes, too short for the 4-byte magic number`,
     );
   }
   if (values === null || dims === null) throw headerError(path, header[3]!, total);
-  const found = total - needed;
-  if (found !== values.length) throw sizeError(path, dims, needed, found);
+  if (written !== values.length) throw sizeError(path, dims, needed, written);
   return { dims, values };
+}
+
+/** The declared array, or an error that says in words why it cannot be held. */
+function allocateDeclared<T>(
+  path: string,
+  kind: "images" | "labels",
+  dims: number[],
+  allocate: (length: number) => T,
+): T {
+  const declared = dims.reduce((a, b) => a * b, 1);
+  const fail = () =>
+    new RangeError(
+      `${path}: the header declares ${
+        declaredInWords(kind, dims)
+      } (${declared} values), more than can be held in memory; the file's header is wrong or it is not ${
+        expected(kind)
+      }`,
+    );
+  if (!Number.isSafeInteger(declared) || declared > MAX_IDX_VALUES) throw fail();
+  try {
+    return allocate(declared);
+  } catch {
+    throw fail();
+  }
+}
+
+/** The most values one IDX array may hold: 2³¹ - 1 (8 GiB as float32). */
+const MAX_IDX_VALUES = 2 ** 31 - 1;
+
+function expected(kind: "images" | "labels"): string {
+  return (kind === "images" ? IMAGES : LABELS).what;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function hex(n: number): string {
@@ -235,7 +306,7 @@ function hex(n: number): string {
 }
 
 /** IDX bytes for the given dimensions and values: used by tests and fixture generation. */
-export function encodeIdx(dims: number[], data: ArrayLike<number>): Uint8Array {
+export function encodeIdx(dims: number[], data: ArrayLike<number>): Uint8Array<ArrayBuffer> {
   const header = 4 + 4 * dims.length;
   const out = new Uint8Array(header + data.length);
   const view = new DataView(out.buffer);

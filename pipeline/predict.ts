@@ -6,8 +6,7 @@
 import { stringify } from "csv-stringify/sync";
 import { loadCsv } from "../data/csv.ts";
 import { inTargetUnits } from "../data/dataset.ts";
-import { gunzipIfNeeded, parseIdx } from "../data/idx.ts";
-import { readFileOrThrow } from "../data/errors.ts";
+import { headBytes, isGzip, readIdxImages } from "../data/idx.ts";
 import type { BackendName } from "../engine/kernels/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
@@ -26,6 +25,9 @@ export interface PredictOptions {
   /** Told once about values the model never saw in training (unseen categories). */
   onWarning?: (message: string) => void;
 }
+
+/** Bytes read to tell IDX from CSV and to count a CSV's columns. */
+const SNIFF_BYTES = 1 << 16;
 
 /**
  * Predictions CSV text for the inputs in `inputPath`: for classification
@@ -115,19 +117,25 @@ async function readFeatureRows(
   const names = classNamesOf(file);
   let x: Float64Array;
   let labels: string[] | null = null;
-  const bytes = await gunzipIfNeeded(await readFileOrThrow(inputPath), inputPath);
+  // Sniff the format from the first bytes only: a gzip bomb is never inflated whole.
+  const bytes = await headBytes(inputPath, SNIFF_BYTES);
   if (bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0x08) {
-    const idx = parseIdx(bytes, inputPath, "images");
+    const idx = await readIdxImages(inputPath);
     const per = idx.dims.slice(1).reduce((a, b) => a * b, 1);
     if (per !== features) {
       throw new RangeError(
         `${inputPath}: images of ${per} pixels but the model expects ${features} features`,
       );
     }
-    x = Float64Array.from(idx.data);
+    x = Float64Array.from(idx.values);
   } else {
+    if (await isGzip(inputPath)) {
+      throw new SyntaxError(
+        `${inputPath}: gzip input is read as IDX images only, and this is not IDX; decompress a CSV first`,
+      );
+    }
     const header = options.header ?? true;
-    const firstLine = new TextDecoder().decode(bytes.subarray(0, 1 << 16)).split(/\r?\n/)[0] ?? "";
+    const firstLine = new TextDecoder().decode(bytes).split(/\r?\n/)[0] ?? "";
     const columns = firstLine.split(",").length;
     if (columns === features) {
       x = Float64Array.from((await loadCsv(inputPath, { labelColumn: null, header })).x);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeIdx, gunzipIfNeeded, loadIdx, parseIdx, readIdxImages } from "../../data/idx.ts";
+import { encodeIdx, loadIdx, parseIdx, readIdx, readIdxImages } from "../../data/idx.ts";
+import { trainTiny } from "../helpers.ts";
 
 const fixtures = join(import.meta.dirname!, "..", "..", "fixtures");
 const tiny = (name: string) => join(fixtures, "tiny", name);
@@ -104,7 +105,7 @@ Deno.test("loadIdx() names a missing file", async () => {
 Deno.test("readIdxImages() streams the same values parseIdx() reads, raw and gzip", async () => {
   for (const file of ["train-images-idx3-ubyte", "test-images-idx3-ubyte.gz"]) {
     const streamed = await readIdxImages(tiny(file));
-    const bytes = await gunzipIfNeeded(await Deno.readFile(tiny(file)), file);
+    const bytes = await inflated(await Deno.readFile(tiny(file)));
     const parsed = parseIdx(bytes, file, "images");
     assert.deepEqual(streamed.dims, parsed.dims);
     assert.deepEqual(streamed.values, Float32Array.from(parsed.data));
@@ -126,8 +127,108 @@ Deno.test("readIdxImages() rejects a truncated header and trailing bytes", async
     await Deno.writeFile(trailing, Uint8Array.from([...bytes, 9, 9]));
     await assert.rejects(readIdxImages(trailing), {
       name: "SyntaxError",
+      message: `${trailing}: more data than the header's 1 image of 2×2 declare`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The bytes, decompressed when they are gzip: the reference the readers are checked against. */
+async function inflated(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Gzip `parts` written one after another (a bomb: zeros compress about 1000 to 1). */
+async function writeGzip(
+  path: string,
+  parts: Uint8Array<ArrayBuffer>[],
+  zeros: number,
+): Promise<void> {
+  const compressor = new CompressionStream("gzip");
+  const writing = (async () => {
+    const writer = compressor.writable.getWriter();
+    for (const part of parts) await writer.write(part);
+    const block = new Uint8Array(16 << 20);
+    for (let left = zeros; left > 0; left -= block.length) {
+      await writer.write(left >= block.length ? block : block.subarray(0, left));
+    }
+    await writer.close();
+  })();
+  await Deno.writeFile(path, compressor.readable);
+  await writing;
+}
+
+/** Run `code` in a fresh Deno and return what it printed and its peak memory (VmHWM), in MB. */
+async function peakOf(code: string): Promise<{ out: string; peakMB: number }> {
+  const script = `${code}
+const status = await Deno.readTextFile("/proc/self/status");
+console.log("peak", Number(/VmHWM:\\s+(\\d+) kB/.exec(status)![1]) / 1024);`;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    cwd: join(import.meta.dirname!, "..", ".."),
+  }).output();
+  const out = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+  const peak = /peak ([\d.]+)/.exec(out);
+  assert.ok(peak, out);
+  return { out, peakMB: Number(peak[1]) };
+}
+
+/** A gzip bomb's inflated size: far above the bound the readers must stay under. */
+const BOMB_BYTES = 1 << 30;
+/** Peak memory of reading it: a Deno process's own (~100 MB) plus room, far below the bomb. */
+const PEAK_BOUND_MB = 400;
+
+Deno.test("a gzip labels bomb stops at the header's count, in bounded memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "labels-idx1-ubyte.gz");
+    await writeGzip(path, [encodeIdx([60000], new Uint8Array(60000))], BOMB_BYTES);
+    assert.ok((await Deno.stat(path)).size < 4 << 20, "a small file");
+    const { out, peakMB } = await peakOf(`
+import { readIdx } from "./data/idx.ts";
+await readIdx(${JSON.stringify(path)}, "labels").catch((e) => console.log(e.message));`);
+    assert.match(out, /labels-idx1-ubyte\.gz: more data than the header's 60000 labels declare/);
+    assert.ok(peakMB < PEAK_BOUND_MB, `peak ${peakMB} MB`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("predict on a gzip images bomb stops at the header's count, in bounded memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "images-idx3-ubyte.gz");
+    await writeGzip(path, [encodeIdx([10, 8, 8], new Uint8Array(640))], BOMB_BYTES);
+    const model = await trainTiny(dir);
+    const { out, peakMB } = await peakOf(`
+import { predictFile } from "./pipeline/predict.ts";
+await predictFile(${JSON.stringify(model)}, ${
+      JSON.stringify(path)
+    }).catch((e) => console.log(e.message));`);
+    assert.match(
+      out,
+      /images-idx3-ubyte\.gz: more data than the header's 10 images of 8×8 declare/,
+    );
+    assert.ok(peakMB < PEAK_BOUND_MB, `peak ${peakMB} MB`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("header dimensions that cannot be held are refused in words", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "huge-idx3-ubyte");
+    const header = encodeIdx([1, 28, 28], []).subarray(0, 16);
+    new DataView(header.buffer).setUint32(4, 2 ** 31);
+    await Deno.writeFile(path, header);
+    await assert.rejects(readIdxImages(path), {
+      name: "RangeError",
       message:
-        `${trailing}: trailing bytes: dimensions 1×2×2 declare 4 bytes of data after the 16-byte header but found 6`,
+        `${path}: the header declares 2147483648 images of 28×28 (1683627180032 values), more than can be held in memory; the file's header is wrong or it is not IDX images: unsigned bytes, 3 dimensions`,
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
