@@ -20,18 +20,20 @@ export async function reportCommand(args: string[]): Promise<number> {
 }
 
 /**
- * The report of a run that just finished, from the model and test split still in memory. The
- * model and summary are written already: a chart that fails to render must not lose them, so a
- * failure is a warning that says how to retry.
+ * The report of a run that just finished, from the model and test split still in memory.
+ * Returns false when it could not be written: the command then exits 1, after saying that the
+ * model, summary and checkpoint are saved and how to retry.
  */
-export async function reportAfterTraining(runDir: string, inputs: ReportInputs): Promise<void> {
+export async function reportAfterTraining(runDir: string, inputs: ReportInputs): Promise<boolean> {
   try {
     await writeReport(runDir, inputs);
+    return true;
   } catch (error) {
     printError(
-      `warning: report not written: ${
+      `error: the report was not written: ${
         (error as Error).message
-      } (the model and summary are saved; retry with: deno task report ${runDir})\n`,
+      }\nThe model, summary and checkpoint are saved in ${runDir}; retry the report with: deno task report ${runDir}\n`,
     );
+    return false;
   }
 }

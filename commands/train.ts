@@ -22,6 +22,8 @@ const DEFAULT_DASHBOARD_PORT = 8787;
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 /** Exit code of a retraining whose model was not promoted. */
 const NOT_PROMOTED = 3;
+/** Exit code of a run that trained but could not write its report. */
+const EXIT_FAILURE = 1;
 
 const TRAIN_OPTIONS = {
   set: { type: "string", multiple: true },
@@ -63,24 +65,27 @@ export async function trainCommand(rawArgs: string[], mode: "train" | "retrain")
     if (mode === "retrain") {
       const { runDir, summary, warning, trained } = await retrain(loaded, options);
       if (warning) printError(`warning: ${warning}\n`);
-      await reportAfterTraining(runDir, trained);
+      const reported = await reportAfterTraining(runDir, trained);
       const p = summary.promotion;
       message(`${p.promoted ? "promoted" : "not promoted"}: ${p.reason}`);
       message(`run directory: ${runDir}`);
       // The product: what a consumer of the promoted model should read (docs/runs.md).
       const current = join(loaded.config.output.dir, loaded.name, "current", "model.json");
       if (p.promoted) message(`current model: ${current}`);
+      if (!reported) return EXIT_FAILURE;
       return p.promoted ? 0 : NOT_PROMOTED;
     }
     const { runDir, summary, model, test } = await train(loaded, options);
-    await reportAfterTraining(runDir, { model, test });
+    const reported = await reportAfterTraining(runDir, { model, test });
     message(
-      `done: ${resultLine(summary)}, ${summary.iterations} iterations in ${
+      `${reported ? "done" : "trained"}: ${
+        resultLine(summary)
+      }, ${summary.iterations} iterations in ${
         summary.durationSeconds.toFixed(1)
       }s (${summary.samplesPerSecond} samples/s), seed ${summary.seed}`,
     );
     message(`run directory: ${runDir}`);
-    return 0;
+    return reported ? 0 : EXIT_FAILURE;
   } catch (error) {
     if (error instanceof InterruptedError) {
       const signal = error.reason as keyof typeof SIGNAL_EXIT;

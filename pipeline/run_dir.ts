@@ -62,17 +62,40 @@ const encoder = new TextEncoder();
 
 /** Write a file atomically: temporary name, flush, rename. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const tmp = `${path}${TEMP_MARK}${Deno.pid}`;
   try {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    // A failed write (a full disk) must not leave its temporary file behind to fill it more.
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
   }
-  await Deno.rename(tmp, path);
+}
+
+/** What marks a temporary file of writeFileAtomic: `<file>.tmp-<pid>`. */
+const TEMP_MARK = ".tmp-";
+
+/**
+ * Remove temporary files that an earlier process left in `dir` (killed mid-write): they are
+ * never read, and on a full disk they are what keeps it full. Returns the names removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !new RegExp(`\\${TEMP_MARK}\\d+$`).test(entry.name)) continue;
+    await Deno.remove(join(dir, entry.name)).catch(() => {});
+    removed.push(entry.name);
+  }
+  return removed;
 }
 
 /** A run's directory with its appending writers. */
@@ -140,6 +163,7 @@ export class RunDirectory {
    * its last checkpoint, including a half-written last line.
    */
   static async reopen(path: string, iterations: number): Promise<RunDirectory> {
+    await removeStaleTemps(path);
     const metricsPath = join(path, "metrics.csv");
     const lines = (await Deno.readTextFile(metricsPath)).split("\n");
     const kept = [lines[0]!];

@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { XMLValidator } from "fast-xml-parser";
 import { Matrix } from "../../nn/matrix.ts";
 import { confidentMistakes, readMetrics } from "../../report/report.ts";
-import { cli, trainTiny, withTempDir } from "../helpers.ts";
+import { reportAfterTraining } from "../../commands/report.ts";
+import { loadConfig } from "../../pipeline/load_config.ts";
+import { train } from "../../pipeline/train.ts";
+import { cli, tiny, trainTiny, withTempDir } from "../helpers.ts";
 
 Deno.test("a run leaves well-formed charts and a self-contained report.html", async () => {
   await withTempDir(async (dir) => {
@@ -61,4 +64,30 @@ Deno.test("confidentMistakes() lists wrong predictions, most confident first", (
     { index: 3, label: 0, predicted: 1, probability: 0.7 },
     { index: 2, label: 1, predicted: 0, probability: 0.6 },
   ]);
+});
+
+Deno.test("a report that cannot be written is a failure that says the model is safe", async () => {
+  await withTempDir(async (dir) => {
+    const loaded = await loadConfig(tiny, [`output.dir=${dir}`, "training.epochs=2"]);
+    const { runDir, model, test } = await train(loaded);
+    // loss.svg cannot be replaced: a directory with something in it stands in its way.
+    await Deno.remove(join(runDir, "loss.svg")).catch(() => {});
+    await Deno.mkdir(join(runDir, "loss.svg", "in-the-way"), { recursive: true });
+    const errors: string[] = [];
+    const write = Deno.stderr.writeSync;
+    Deno.stderr.writeSync = (bytes) => {
+      errors.push(new TextDecoder().decode(bytes));
+      return bytes.length;
+    };
+    try {
+      assert.equal(await reportAfterTraining(runDir, { model, test }), false);
+    } finally {
+      Deno.stderr.writeSync = write;
+    }
+    const said = errors.join("");
+    assert.match(said, /^error: the report was not written: cannot write .*loss\.svg: /);
+    assert.ok(said.includes(`The model, summary and checkpoint are saved in ${runDir}`), said);
+    assert.ok(said.includes(`deno task report ${runDir}`), said);
+    assert.ok((await Deno.stat(join(runDir, "model.json"))).isFile);
+  });
 });
