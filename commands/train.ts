@@ -94,7 +94,7 @@ export async function trainCommand(rawArgs: string[], mode: "train" | "retrain")
           join(error.runDir, "checkpoint.json")
         }`,
       );
-      message(`resume with: deno task train ${args.file} --resume ${error.runDir}`);
+      message(`resume with: ${resumeCommand(mode, args, error.runDir)}`);
       return SIGNAL_EXIT[signal] ?? 1;
     }
     if (args.json) {
@@ -123,7 +123,6 @@ function parseTrainArgs(rawArgs: string[], mode: "train" | "retrain"): TrainArgs
   if (values.log !== undefined && values.log !== "json" && values.log !== "text") {
     throw new UsageError(`--log takes "json" or "text" but found "${values.log}"`);
   }
-  if (values.resume && mode === "retrain") throw new UsageError("retrain does not take --resume");
   return {
     file: positionals[0] ?? DEFAULT_CONFIG,
     overrides: values.set ?? [],
@@ -204,6 +203,20 @@ function observers(
     ...(receivers.length > 0 ? { progress: teeProgress(...receivers) } : {}),
     ...(args.resume ? { resume: args.resume } : {}),
   };
+}
+
+/**
+ * The command that continues an interrupted run: the same task (a retraining resumes under
+ * its gate and lock), config and overrides (the checkpoint only resumes under them).
+ */
+function resumeCommand(mode: "train" | "retrain", args: TrainArgs, runDir: string): string {
+  const sets = args.overrides.map((o) => ` --set ${shellQuote(o)}`).join("");
+  return `deno task ${mode} ${shellQuote(args.file)}${sets} --resume ${shellQuote(runDir)}`;
+}
+
+/** A word as a POSIX shell reads it back. */
+function shellQuote(word: string): string {
+  return /^[\w.,:=/@+%-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The final scores of a run, as one line. */

@@ -56,10 +56,12 @@ export async function retrain(
   const lock = await acquireLock(join(root, "retrain.lock"));
   if (lock.warning) options.onEvent?.({ event: "warning", message: lock.warning });
   try {
+    const currentLink = join(root, "current");
+    // Before training: a broken `current` must stop the retraining, not promote without a gate.
+    await currentModel(currentLink);
     const trained = await train(loaded, options);
     const { runDir, summary } = trained;
-    const currentLink = join(root, "current");
-    const previousRun = await targetOf(currentLink);
+    const previousRun = await currentModel(currentLink);
     const current = previousRun
       ? await evaluateModelOn(join(currentLink, "model.json"), loaded)
       : null;
@@ -153,11 +155,44 @@ export function decide(
   };
 }
 
-async function targetOf(link: string): Promise<string | null> {
+/**
+ * The run directory `current` points at, or null when there is no `current` yet. Anything
+ * else (a link to nothing, to a file, to a directory without a model, or not a link at all)
+ * is an error: promoting past it would skip the gate.
+ */
+async function currentModel(link: string): Promise<string | null> {
+  let info: Deno.FileInfo;
   try {
-    return await Deno.realPath(link);
+    info = await Deno.lstat(link);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  const fix = `point it at a run directory (ln -sfn <run dir> ${link}), or remove it to promote the next model without a comparison`;
+  if (!info.isSymlink) throw new PromotionError(`${link} is not a link to a run directory; ${fix}`);
+  const target = await Deno.readLink(link);
+  let resolved: string;
+  try {
+    resolved = await Deno.realPath(link);
   } catch {
-    return null;
+    throw new PromotionError(`${link} points at ${target}, which does not exist; ${fix}`);
+  }
+  if (!(await Deno.stat(resolved)).isDirectory) {
+    throw new PromotionError(`${link} points at ${target}, which is not a run directory; ${fix}`);
+  }
+  try {
+    await Deno.stat(join(resolved, "model.json"));
+  } catch {
+    throw new PromotionError(`${link} points at ${target}, which has no model.json; ${fix}`);
+  }
+  return resolved;
+}
+
+/** The current model cannot be compared with: the retraining stops before it trains (exit 1). */
+export class PromotionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PromotionError";
   }
 }
 

@@ -39,6 +39,11 @@ import {
   scheduleOf,
 } from "./setup.ts";
 import { runLoop } from "./training_loop.ts";
+import { acquireLock } from "./lock.ts";
+
+/** The lock a training holds on its run directory (removed when it ends). */
+const RUN_LOCK = "run.lock";
+const RUN_HOLDER = "process training this run directory";
 
 /** What a finished run returns; the trained model and its test split serve the report. */
 export interface TrainResult {
@@ -88,14 +93,20 @@ export async function train(
   // Before the run directory exists: a class weight naming no class fails here.
   const classWeights = classWeightsFor(config, splits.train);
   const backend = effectiveBackend(config);
+  // One process per run directory: a second resume of the same run is refused.
+  const runLock = resumed ? await acquireLock(join(options.resume!, RUN_LOCK), RUN_HOLDER) : null;
   const run = resumed
-    ? await RunDirectory.reopen(options.resume!, resumed.nextIteration)
+    ? await RunDirectory.reopen(options.resume!, resumed.nextIteration).catch(async (error) => {
+      await runLock?.release();
+      throw error;
+    })
     : await RunDirectory.create(
       config.output.dir,
       name,
       new Date(),
       metricColumns(config.task, splits.validation !== undefined),
     );
+  const lock = runLock ?? await acquireLock(join(run.path, RUN_LOCK), RUN_HOLDER);
   const emit = (event: Record<string, unknown>) => {
     const stamped = { time: new Date().toISOString(), ...event };
     run.event(stamped);
@@ -127,6 +138,7 @@ export async function train(
         : { event: "started", name, seed: config.seed, config: loaded.file, runDir: run.path },
     );
     for (const message of splits.warnings ?? []) emit({ event: "warning", message });
+    if (lock.warning) emit({ event: "warning", message: lock.warning });
     const { progress } = options;
     const recorder = new RunRecorder({ run, counters, emit, checkpointEvery, progress });
     progress?.start(total);
@@ -192,5 +204,6 @@ export async function train(
   } finally {
     engine?.dispose();
     run.close();
+    await lock.release();
   }
 }

@@ -122,22 +122,84 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
       assert.ok(
         messages.some((m) => String(m).startsWith(`interrupted by ${signal} after iteration`)),
       );
-      assert.ok(messages.includes(`resume with: deno task train ${tiny} --resume ${runDir}`));
+      // The printed command has the overrides the checkpoint needs, and it works as printed.
+      const sets = [`output.dir=${dir}`, ...LONG.filter((a) => a !== "--set")];
+      const printed = `deno task train ${tiny}${
+        sets.map((s) => ` --set ${s}`).join("")
+      } --resume ${runDir}`;
+      assert.ok(messages.includes(`resume with: ${printed}`), messages.join("\n"));
       const last = result.events.filter((e) => e.event === "checkpoint").at(-1)!;
       assert.equal(last.iteration, interrupted.iteration);
-      const resumed = await cli([
-        "train",
-        tiny,
-        "--set",
-        `output.dir=${dir}`,
-        ...LONG,
-        "--resume",
-        runDir,
-      ]);
+      const resumed = await cli(printed.split(" ").slice(2));
       assert.equal(resumed.code, 0, resumed.stderr);
     });
   });
 }
+
+Deno.test("a retraining stopped by SIGTERM resumes with retrain --resume, under the gate", async () => {
+  await withTempDir(async (dir) => {
+    let runDir = "";
+    const split = ["--set", "data.split={ validation: 0.2 }"];
+    const result = await runUntil(
+      ["retrain", tiny, "--set", `output.dir=${dir}`, ...split, ...LONG],
+      (e) => {
+        if (e.event === "started") runDir = String(e.runDir);
+        return e.event === "checkpoint";
+      },
+      "SIGTERM",
+    );
+    assert.equal(result.code, 143, result.stderr);
+    const messages = result.events.filter((e) => e.event === "message").map((e) =>
+      String(e.message)
+    );
+    const printed = messages.find((m) => m.startsWith("resume with: "))!;
+    assert.match(
+      printed,
+      /^resume with: deno task retrain .* --set 'data\.split=\{ validation: 0\.2 \}' .*--resume /,
+    );
+    // Run it as a shell would.
+    const words = [
+      "sh",
+      "-c",
+      `exec deno run -A main.ts ${printed.slice("resume with: deno task ".length)}`,
+    ];
+    const resumed = await new Deno.Command(words[0]!, { args: words.slice(1), cwd: root }).output();
+    const out = decoder.decode(resumed.stdout);
+    assert.equal(resumed.code, 0, out + decoder.decode(resumed.stderr));
+    assert.match(out, /^promoted: no current model: promoted the first one$/m);
+    assert.equal(await Deno.realPath(join(dir, "tiny", "current")), runDir);
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    assert.equal(summary.resumed, true);
+    assert.equal(summary.promotion.promoted, true);
+  });
+});
+
+Deno.test("two resumes of the same run: the second is refused while the first runs", async () => {
+  await withTempDir(async (dir) => {
+    let runDir = "";
+    await runUntil(
+      ["train", tiny, "--set", `output.dir=${dir}`, ...LONG],
+      (e) => {
+        if (e.event === "started") runDir = String(e.runDir);
+        return e.event === "checkpoint";
+      },
+      "SIGTERM",
+    );
+    const resume = () =>
+      cli(["train", tiny, "--set", `output.dir=${dir}`, ...LONG, "--resume", runDir]);
+    const [a, b] = await Promise.all([resume(), resume()]);
+    const codes = [a.code, b.code].sort();
+    assert.deepEqual(codes, [0, 1], a.stderr + b.stderr);
+    const refused = a.code === 1 ? a : b;
+    assert.match(
+      refused.stderr,
+      /run\.lock: another process training this run directory is in progress \(pid \d+/,
+    );
+    const finished = (await Deno.readTextFile(join(runDir, "events.jsonl")))
+      .split("\n").filter((l) => l.includes('"event":"finished"'));
+    assert.equal(finished.length, 1, "one resume finished the run");
+  });
+});
 
 Deno.test("resume refuses a config whose model, data or seed differ", async () => {
   await withTempDir(async (dir) => {
@@ -243,7 +305,7 @@ Deno.test("retrain refuses to run while another retraining of the name holds the
         `retrain\\.lock: another run of this name is in progress \\(pid ${Deno.pid} since then\\)`,
       ),
     );
-    // A dead holder: taken over with a warning.
+    // A dead holder (its lock a minute old): taken over with a warning.
     await Deno.writeTextFile(
       lock,
       JSON.stringify({
@@ -252,6 +314,8 @@ Deno.test("retrain refuses to run while another retraining of the name holds the
         startedAt: "then",
       }),
     );
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await Deno.utime(lock, minuteAgo, minuteAgo);
     const stale = await cli(["retrain", tiny, "--set", `output.dir=${dir}`, ...split]);
     assert.equal(stale.code, 0, stale.stderr);
     assert.match(stale.stderr, /warning: taking over a stale lock .* left by pid 999999999/);
@@ -295,5 +359,42 @@ Deno.test("runIsolated() runs each scheduled retraining in its own process and r
       0,
     );
     assert.ok((await Deno.realPath(join(dir, "tiny", "current"))).startsWith(join(dir, "tiny")));
+  });
+});
+
+Deno.test("retrain refuses a broken current link before training, never promoting past it", async () => {
+  await withTempDir(async (dir) => {
+    const args = [
+      "retrain",
+      tiny,
+      "--set",
+      `output.dir=${dir}`,
+      "--set",
+      "data.split={ validation: 0.2 }",
+    ];
+    await Deno.mkdir(join(dir, "tiny"), { recursive: true });
+    const current = join(dir, "tiny", "current");
+    const cases: [string, () => Promise<void>, RegExp][] = [
+      [
+        "dangling",
+        () => Deno.symlink("gone-run", current),
+        /points at gone-run, which does not exist/,
+      ],
+      ["to a file", async () => {
+        await Deno.writeTextFile(join(dir, "tiny", "notes.txt"), "");
+        await Deno.symlink("notes.txt", current);
+      }, /points at notes\.txt, which is not a run directory/],
+      ["not a link", () => Deno.mkdir(current), /is not a link to a run directory/],
+    ];
+    for (const [what, make, message] of cases) {
+      await Deno.remove(current, { recursive: true }).catch(() => {});
+      await make();
+      const result = await cli(args);
+      assert.equal(result.code, 1, `${what}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message, what);
+      assert.match(result.stderr, /remove it to promote the next model without a comparison/);
+      const runs = [...Deno.readDirSync(join(dir, "tiny"))].filter((e) => /^\d{4}-/.test(e.name));
+      assert.deepEqual(runs, [], `${what}: nothing was trained`);
+    }
   });
 });
