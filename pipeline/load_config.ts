@@ -7,7 +7,7 @@ import { readTextOrThrow } from "../data/errors.ts";
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { type Config, ConfigSchema, type SelectionMetric } from "../config/config.ts";
+import { type Config, ConfigSchema, RUN_NAME, type SelectionMetric } from "../config/config.ts";
 import { ConfigError, formatIssues, formatPath } from "../config/errors.ts";
 
 /** A validated config and where it came from. */
@@ -44,12 +44,13 @@ export async function loadConfig(
   for (const o of overrides) applyOverride(raw, o, file);
   const baseDir = dirname(resolve(file));
   const config = validateConfig(raw, file);
-  return {
-    config: resolvePaths(config, baseDir),
-    file,
-    baseDir,
-    name: config.name ?? basename(file, extname(file)),
-  };
+  const name = config.name ?? basename(file, extname(file));
+  if (!RUN_NAME.test(name)) {
+    throw new ConfigError(file, [
+      `✖ The run name "${name}" (from the file's name) is not a usable folder name: set name to letters, digits, '.', '_' or '-', not starting with '.'\n  → at name`,
+    ]);
+  }
+  return { config: resolvePaths(config, baseDir), file, baseDir, name };
 }
 
 /**

@@ -98,6 +98,26 @@ export async function removeStaleTemps(dir: string): Promise<string[]> {
   return removed;
 }
 
+/**
+ * Fail before training when `<root>/latest` is something a finished run could not replace (a
+ * real directory or file rather than a link).
+ */
+export async function checkLatest(root: string): Promise<void> {
+  const link = join(root, "latest");
+  try {
+    const info = await Deno.lstat(link);
+    if (!info.isSymlink) {
+      throw new Error(
+        `${link} is a ${
+          info.isDirectory ? "directory" : "file"
+        }, not the link to the newest run that gradstream keeps there; move it away first`,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
 /** A run's directory with its appending writers. */
 export class RunDirectory {
   readonly path: string;
@@ -138,6 +158,7 @@ export class RunDirectory {
         `cannot create the output directory ${root}: ${(error as Error).message}`,
       );
     }
+    await checkLatest(root);
     const stamp = now.toISOString().replace(/:/g, "-");
     let path = join(root, stamp);
     for (let n = 2;; n++) {
@@ -197,7 +218,7 @@ export class RunDirectory {
     await writeFileAtomic(join(this.path, name), JSON.stringify(value, null, 2) + "\n");
   }
 
-  /** Point `<output.dir>/<name>/latest` at this run (a symlink, swapped atomically). */
+  /** Point `<output.dir>/<name>/latest` at this run (a relative symlink, swapped atomically). */
   async markLatest(): Promise<void> {
     const link = join(this.root, "latest");
     const tmp = `${link}.tmp-${Deno.pid}`;

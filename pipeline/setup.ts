@@ -19,6 +19,7 @@ import { deriveSeed } from "../nn/random.ts";
 import { DEFAULT_TEST_FRACTION, load, loadOptions } from "../stages/load.ts";
 import { defaultNormalize, normalize, type NormalizedSplits } from "../stages/normalize.ts";
 import { UsageError } from "./errors.ts";
+import { checkLatest } from "./run_dir.ts";
 import { checkSizes, layerSizes, type LoadedConfig, resolveLayers } from "./load_config.ts";
 
 /**
@@ -147,4 +148,5 @@ export async function checkWritable(dir: string): Promise<void> {
   } catch (error) {
     throw new Error(`the output directory ${dir} is not writable: ${(error as Error).message}`);
   }
+  await checkLatest(dir);
 }

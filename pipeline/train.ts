@@ -19,7 +19,7 @@ import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { EarlyStopping } from "./early_stopping.ts";
-import { InterruptedError } from "./errors.ts";
+import { InterruptedError, UsageError } from "./errors.ts";
 import { finish, type Summary } from "./finish.ts";
 export type { Summary };
 import type { LoadedConfig } from "./load_config.ts";
@@ -40,6 +40,15 @@ import {
 } from "./setup.ts";
 import { runLoop } from "./training_loop.ts";
 import { acquireLock } from "./lock.ts";
+
+/** The real path of a run directory given directly or through a link such as `latest`. */
+async function resolveRunDir(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    throw new UsageError(`${path}: no such run directory to resume`);
+  }
+}
 
 /** The lock a training holds on its run directory (removed when it ends). */
 const RUN_LOCK = "run.lock";
@@ -84,6 +93,8 @@ export async function train(
   const { name } = loaded;
   const now = options.now ?? (() => performance.now() / 1000);
   const started = now();
+  // `--resume <dir>/latest`: continue the run the link points at, never the link itself.
+  if (options.resume) options = { ...options, resume: await resolveRunDir(options.resume) };
   const resumed = options.resume ? await readCheckpoint(options.resume) : null;
   if (resumed) checkFingerprint(resumed, loaded.config, options.resume!);
   else await checkWritable(join(loaded.config.output.dir, name));

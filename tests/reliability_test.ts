@@ -398,3 +398,54 @@ Deno.test("retrain refuses a broken current link before training, never promotin
     }
   });
 });
+
+Deno.test("run names and links: no hidden names, resume through latest, a latest in the way", async () => {
+  await withTempDir(async (dir) => {
+    // A hidden name (the default from a dot-file's name) is refused like a bad `name`.
+    const hidden = join(dir, ".secret.yaml");
+    await Deno.copyFile(tiny, hidden);
+    const named = await cli(["train", hidden, "--set", `output.dir=${dir}`, "--set", "name=null"]);
+    assert.equal(named.code, 2, named.stderr);
+    assert.match(
+      named.stderr,
+      /The run name ".secret" \(from the file's name\) is not a usable folder name/,
+    );
+
+    // --resume through the latest link continues the run it points at; the link stays a link.
+    let runDir = "";
+    await runUntil(
+      ["train", tiny, "--set", `output.dir=${dir}`, ...LONG],
+      (e) => {
+        if (e.event === "started") runDir = String(e.runDir);
+        return e.event === "checkpoint";
+      },
+      "SIGTERM",
+    );
+    const latest = join(dir, "tiny", "latest");
+    await Deno.symlink(runDir.slice(join(dir, "tiny").length + 1), latest);
+    const resumed = await cli([
+      "train",
+      tiny,
+      "--set",
+      `output.dir=${dir}`,
+      ...LONG,
+      "--resume",
+      latest,
+    ]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(runDirOf(resumed.stdout), runDir);
+    assert.equal(await Deno.realPath(latest), runDir);
+
+    // A real directory named latest: refused before anything is trained.
+    await Deno.remove(latest);
+    await Deno.mkdir(latest);
+    const before = [...Deno.readDirSync(join(dir, "tiny"))].length;
+    const blocked = await cli(["train", tiny, "--set", `output.dir=${dir}`]);
+    assert.equal(blocked.code, 1);
+    assert.match(
+      blocked.stderr,
+      /latest is a directory, not the link to the newest run .* move it away first/,
+    );
+    assert.equal([...Deno.readDirSync(join(dir, "tiny"))].length, before, "no run directory made");
+  });
+});
