@@ -5,12 +5,21 @@
  */
 import type { z } from "zod";
 
+/** Problems listed in one message: enough to fix a config, never a flood. */
+const MAX_LISTED_ISSUES = 20;
+
 /** A config that cannot be used; `issues` holds one line pair per problem. */
 export class ConfigError extends Error {
   readonly file: string;
   readonly issues: string[];
   constructor(file: string, issues: string[]) {
-    super(`${file}: invalid config\n${issues.join("\n")}`);
+    const shown = issues.slice(0, MAX_LISTED_ISSUES);
+    const more = issues.length - shown.length;
+    super(
+      `${file}: invalid config\n${shown.join("\n")}${
+        more > 0 ? `\n… and ${more} more problems of the same file` : ""
+      }`,
+    );
     this.name = "ConfigError";
     this.file = file;
     this.issues = issues;

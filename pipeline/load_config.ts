@@ -5,7 +5,7 @@
  */
 import { readTextOrThrow } from "../data/errors.ts";
 import { basename, dirname, extname, isAbsolute, resolve } from "node:path";
-import { parse as parseYaml, YAMLParseError } from "yaml";
+import { isScalar, parse as parseYaml, parseDocument, visit, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { type Config, ConfigSchema, RUN_NAME, type SelectionMetric } from "../config/config.ts";
 import { ConfigError, formatIssues, formatPath } from "../config/errors.ts";
@@ -35,6 +35,7 @@ export async function loadConfig(
   overrides: string[] = [],
   options: { recorded?: boolean } = {},
 ): Promise<LoadedConfig> {
+  await checkConfigSize(file);
   const text = await readTextOrThrow(
     file,
     (why) => new ConfigError(file, [`✖ cannot read the config: ${why}`]),
@@ -69,6 +70,59 @@ export function withoutSelection(raw: Record<string, unknown>): Record<string, u
   return rest;
 }
 
+/**
+ * The largest config file read: a real config is a few KB; a many-megabyte one is a mistake
+ * (or an attack) that would only exhaust memory in the parser.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+async function checkConfigSize(file: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await Deno.stat(file)).size;
+  } catch {
+    return; // reading it says why
+  }
+  if (size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(file, [
+      `✖ the config is ${size} bytes; a config may be at most ${MAX_CONFIG_BYTES} bytes (1 MiB)`,
+    ]);
+  }
+}
+
+/**
+ * YAML text to a value, refusing duplicate keys. The parser's own duplicate check compares
+ * every key with every other (100,000 keys took over two minutes); this one is a set per map.
+ */
+function parseYamlConfig(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false });
+  if (doc.errors.length > 0) throw doc.errors[0];
+  const duplicates: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        if (seen.has(key)) {
+          const line = pair.key && isScalar(pair.key) && pair.key.range
+            ? ` (line ${lineOf(text, pair.key.range[0])})`
+            : "";
+          duplicates.push(`✖ the key "${String(key)}" appears twice in one mapping${line}`);
+        }
+        seen.add(key);
+      }
+    },
+  });
+  if (duplicates.length > 0) throw new ConfigError(file, duplicates);
+  return doc.toJS();
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
 /** Parse YAML (or JSON, which YAML includes) into a plain object, with line and column on error. */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let raw: unknown;
@@ -81,8 +135,9 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
     }
   } else {
     try {
-      raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+      raw = parseYamlConfig(text, file);
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       if (error instanceof YAMLParseError) {
         const where = error.linePos
           ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}: `
@@ -93,7 +148,8 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
           }`,
         ]);
       }
-      throw error;
+      // The parser's other refusals (an alias bomb: "Excessive alias count …") are config errors.
+      throw new ConfigError(file, [`✖ not a usable YAML config: ${(error as Error).message}`]);
     }
   }
   if (raw === null || raw === undefined) raw = {};

@@ -1,7 +1,7 @@
 /** End-to-end tests: the CLI as a user runs it, in a subprocess. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, root, runDirOf, trainTiny, withTempDir } from "./helpers.ts";
+import { cli, command, root, runDirOf, trainTiny, withTempDir } from "./helpers.ts";
 
 const fixtures = join(root, "fixtures", "configs");
 
@@ -152,5 +152,39 @@ Deno.test("evaluate and report still read a run recorded with test-set selection
     const train = await cli(["train", path]);
     assert.equal(train.code, 2);
     assert.match(train.stderr, /testAccuracy cannot select a model/);
+  });
+});
+
+Deno.test("a config over 1 MiB is refused with its size (exit 2), before parsing", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "huge.yaml");
+    const entries = Array.from({ length: 60_000 }, (_, i) => `  - item number ${i}`).join("\n");
+    await Deno.writeTextFile(file, `model: { layers: [784, 50, 10] }\nnotes:\n${entries}\n`);
+    const size = (await Deno.stat(file)).size;
+    assert.ok(size > 1024 * 1024);
+    const result = await cli(["train", file]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `✖ the config is ${size} bytes; a config may be at most 1048576 bytes \\(1 MiB\\)`,
+      ),
+    );
+  });
+});
+
+Deno.test("a config of 90,000 keys is read in seconds, and its problems listed up to 20", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "keys.yaml");
+    const keys = Array.from({ length: 90_000 }, (_, i) => `k${i}: 1`).join("\n");
+    await Deno.writeTextFile(file, `model: { layers: [784, 50, 10] }\n${keys}\n`);
+    // The duplicate check used to compare every key with every other: minutes for this file.
+    const child = command(["train", file]).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const { code, stderr } = await child.output().finally(() => clearTimeout(timer));
+    const text = new TextDecoder().decode(stderr);
+    assert.equal(code, 2, text.slice(0, 500));
+    assert.equal((text.match(/✖ Unknown key/g) ?? []).length, 20);
+    assert.match(text, /… and 89980 more problems of the same file/);
   });
 });
