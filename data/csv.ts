@@ -6,7 +6,7 @@
  * @module
  */
 import type { Dataset } from "./dataset.ts";
-import { csvRecords } from "./table.ts";
+import { csvRecords, quote } from "./table.ts";
 
 /** Options of {@linkcode loadCsv}. */
 export interface CsvOptions {
@@ -91,7 +91,7 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
       }
       const v = Number(cell);
       if (Number.isNaN(v) && !/^[+-]?nan$/i.test(cell)) {
-        throw new SyntaxError(`${where(line, c)}: expected a number but found "${cell}"`);
+        throw new SyntaxError(`${where(line, c)}: expected a number but found ${quote(cell)}`);
       }
       if (!Number.isFinite(v) || /^[+-]?nan$/i.test(cell)) {
         throw new RangeError(`${where(line, c)}: expected a finite number but found ${cell}`);

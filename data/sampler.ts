@@ -82,6 +82,17 @@ export class BatchSampler {
   }
 
   setState(state: SamplerState): void {
+    const { order, position } = state;
+    if (order !== null) {
+      if (order.length !== this.count || order.some((i) => !(i >= 0 && i < this.count))) {
+        throw new RangeError(
+          `Expected a saved order of the ${this.count} training rows but found ${order.length} entries`,
+        );
+      }
+    }
+    if (!(position >= 0 && position <= (order?.length ?? this.count))) {
+      throw new RangeError(`Expected a saved position within the epoch but found ${position}`);
+    }
     this.#random = Random.fromState(state.random);
     this.#order = state.order ? Int32Array.from(state.order) : null;
     this.#position = state.position;

@@ -10,6 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { z } from "zod";
 import { join } from "node:path";
 import { NOT_FOUND, readTextOrThrow } from "../data/errors.ts";
 import type { SamplerState } from "../data/sampler.ts";
@@ -86,8 +87,57 @@ export async function readCheckpoint(runDir: string): Promise<TrainingState> {
   if (typeof file.sha256 !== "string" || (await digest(body)) !== file.sha256) {
     throw new CheckpointError(`${path}: the checkpoint is corrupted (its checksum does not match)`);
   }
+  // A checksum only says the file is as written: an edited and re-hashed state must still be a
+  // state, field by field, before any of it reaches the network.
+  const checked = StateJson.safeParse(file.state);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new CheckpointError(
+      `${path}: the checkpoint's state is not valid: ${
+        issue.path.length > 0 ? issue.path.join(".") : "state"
+      }: ${issue.message}`,
+    );
+  }
   return decode(file.state as Encoded);
 }
+
+const count = () => z.int().nonnegative();
+const RandomStateJson = z.strictObject({
+  s: z.tuple([count(), count(), count(), count()]),
+  spare: z.number().nullable(),
+});
+/** A matrix as base64 of its float64 values: the text must hold exactly rows × cols of them. */
+const EncodedMatrixJson = z.strictObject({ rows: count(), cols: count(), data: z.base64() })
+  .refine((m) => Buffer.from(m.data, "base64").length === m.rows * m.cols * 8, {
+    message: "the data does not hold rows × cols float64 values",
+  });
+const EvaluationJson = z.looseObject({ iteration: count(), epoch: count() });
+const ParamsJson = z.record(z.string(), EncodedMatrixJson);
+const StateJson = z.strictObject({
+  fingerprint: z.record(z.string(), z.unknown()),
+  nextIteration: count(),
+  params: ParamsJson,
+  optimizer: z.strictObject({
+    kind: z.enum(["sgd", "momentum", "adagrad", "adam"]),
+    step: count(),
+    buffers: z.record(z.string(), z.base64()),
+  }),
+  sampler: z.strictObject({
+    random: RandomStateJson,
+    order: z.array(count()).nullable(),
+    position: count(),
+  }),
+  dropout: RandomStateJson,
+  recentLosses: z.array(z.number()),
+  samples: count(),
+  elapsedSeconds: z.number().nonnegative(),
+  lastEvaluation: EvaluationJson.nullable(),
+  earlyStopping: z.strictObject({
+    best: EvaluationJson.nullable(),
+    bestParams: ParamsJson.nullable(),
+    sinceBest: count(),
+  }).nullable(),
+});
 
 type Encoded = Record<string, unknown>;
 

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { TargetScaling } from "../data/dataset.ts";
 import type { Normalization } from "../data/normalize.ts";
-import type { TableEncoding } from "../data/tabular.ts";
+import { encodedFeatureCount, type TableEncoding } from "../data/tabular.ts";
 import { join } from "node:path";
 import { readTextOrThrow } from "../data/errors.ts";
 import { normalizeValues } from "../data/normalize.ts";
@@ -204,6 +204,12 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     );
   }
   const file = result.data;
+  const problems = modelProblems(file);
+  if (problems.length > 0) {
+    throw new SyntaxError(
+      `${path}: not a valid model file\n${problems.map((p) => `✖ ${p}`).join("\n")}`,
+    );
+  }
   const a = file.architecture;
   const net = new MultiLayerNet(a.layers, {
     activation: a.activation,
@@ -230,6 +236,49 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     p.data.set(stored.data);
   }
   return { net, file };
+}
+
+/**
+ * What the schema alone cannot see: the parts of a model file must agree with each other (the
+ * output layer with the classes and their names, the input layer with the features and their
+ * normalisation), or evaluate and predict would fail later with a JavaScript error.
+ */
+export function modelProblems(file: ModelFile): string[] {
+  const problems: string[] = [];
+  const { layers } = file.architecture;
+  const [inputs, outputs] = [layers[0]!, layers.at(-1)!];
+  const { data } = file;
+  if (file.task === "regression") {
+    if (outputs !== 1) problems.push(`a regression model has 1 output, not ${outputs}`);
+    if (!data.target) problems.push("a regression model needs data.target (its scaling)");
+  } else {
+    if (outputs !== data.classes) {
+      problems.push(`the output layer has ${outputs} units but data.classes is ${data.classes}`);
+    }
+    if (data.classNames && data.classNames.length !== data.classes) {
+      problems.push(
+        `data.classNames names ${data.classNames.length} classes but data.classes is ${data.classes}`,
+      );
+    }
+  }
+  const features = data.table
+    ? encodedFeatureCount(data.table)
+    : data.featureShape.reduce((a, b) => a * b, 1);
+  if (features !== inputs) {
+    problems.push(
+      `the input layer has ${inputs} units but the ${
+        data.table ? "table encoding" : "feature shape"
+      } gives ${features} features`,
+    );
+  }
+  const n = data.normalization;
+  const stats = n.kind === "minmax" ? [n.min, n.max] : n.kind === "zscore" ? [n.mean, n.std] : [];
+  if (stats.some((values) => values.length !== inputs)) {
+    problems.push(
+      `the ${n.kind} normalisation has statistics for ${stats[0]!.length} features, not ${inputs}`,
+    );
+  }
+  return problems;
 }
 
 /** Parameters as a plain matrix record (copies), e.g. to snapshot the best model. */

@@ -168,7 +168,8 @@ async function currentModel(link: string): Promise<string | null> {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
   }
-  const fix = `point it at a run directory (ln -sfn <run dir> ${link}), or remove it to promote the next model without a comparison`;
+  const fix =
+    `point it at a run directory (ln -sfn <run dir> ${link}), or remove it to promote the next model without a comparison`;
   if (!info.isSymlink) throw new PromotionError(`${link} is not a link to a run directory; ${fix}`);
   const target = await Deno.readLink(link);
   let resolved: string;

@@ -17,7 +17,12 @@ import { evaluate } from "../stages/evaluate.ts";
 import { gradient } from "../stages/gradient.ts";
 import { sampleBatch } from "../stages/sample_batch.ts";
 import { update } from "../stages/update.ts";
-import { readCheckpoint } from "./checkpoint.ts";
+import {
+  CHECKPOINT_FILE,
+  CheckpointError,
+  readCheckpoint,
+  type TrainingState,
+} from "./checkpoint.ts";
 import { EarlyStopping } from "./early_stopping.ts";
 import { InterruptedError, UsageError } from "./errors.ts";
 import { finish, type Summary } from "./finish.ts";
@@ -40,6 +45,17 @@ import {
 } from "./setup.ts";
 import { runLoop } from "./training_loop.ts";
 import { acquireLock } from "./lock.ts";
+
+/** Put a checkpoint back; a state that does not fit this run names the checkpoint. */
+function restoreFrom(runDir: string, parts: Resumable, state: TrainingState): number {
+  try {
+    return restore(parts, state);
+  } catch (error) {
+    throw new CheckpointError(
+      `${join(runDir, CHECKPOINT_FILE)}: does not fit this run: ${(error as Error).message}`,
+    );
+  }
+}
 
 /** The real path of a run directory given directly or through a link such as `latest`. */
 async function resolveRunDir(path: string): Promise<string> {
@@ -142,7 +158,7 @@ export async function train(
       : null;
     const counters = new RunCounters(perEpoch, now);
     const parts: Resumable = { config, engine, sampler, stopping, counters };
-    const start = resumed ? restore(parts, resumed) : 0;
+    const start = resumed ? restoreFrom(options.resume!, parts, resumed) : 0;
     emit(
       resumed
         ? { event: "resumed", name, seed: config.seed, iteration: start, runDir: run.path }
