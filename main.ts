@@ -13,7 +13,7 @@
  * 3 retrained but not promoted, 130/143 stopped by SIGINT/SIGTERM (checkpoint written).
  * @module
  */
-import { print, printError, USAGE } from "./commands/cli.ts";
+import { HELP, print, printError, USAGE, wantsHelp } from "./commands/cli.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
 import { predictCommand } from "./commands/predict.ts";
 import { reportCommand } from "./commands/report.ts";
@@ -25,6 +25,8 @@ import { UsageError } from "./pipeline/errors.ts";
 
 export { RUN_PERMISSIONS, runIsolated } from "./commands/schedule.ts";
 
+const HELP_FOOTER = "deno task <command> --help: a command's options and an example.";
+
 /** Exit codes: a usage or config error, and a failure at run time. */
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -32,6 +34,10 @@ const EXIT_FAILURE = 1;
 /** Run one command; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  if (command !== undefined && HELP[command] && wantsHelp(rest)) {
+    print(HELP[command] + "\n");
+    return 0;
+  }
   try {
     switch (command) {
       case "train":
@@ -51,7 +57,8 @@ export async function main(args: string[]): Promise<number> {
       case undefined:
       case "help":
       case "--help":
-        print(USAGE + "\n");
+      case "-h":
+        print(`${USAGE}\n\n${HELP_FOOTER}\n`);
         return command === undefined ? EXIT_USAGE : 0;
       default:
         throw new UsageError(`unknown command "${command}"\n${USAGE}`);

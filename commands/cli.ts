@@ -16,6 +16,89 @@ export const USAGE = `usage:
   deno task report <run dir>
   deno task schema [output.json]`;
 
+/** Each command's `--help`: what it does, its arguments and options, and an example. */
+export const HELP: Record<string, string> = {
+  train: `deno task train [config.yaml|json] [options]
+
+Train a network as the config describes (default: configs/default.yaml) and write a run
+directory <output.dir>/<name>/<timestamp>/ with metrics, events, the model and a report.
+
+Options:
+  --set key=value        override any config key (the value is read as YAML; key=null removes
+                         it); repeatable. Every key: docs/config.md
+  --resume <run dir>     continue an interrupted run from its checkpoint (same config)
+  --log json             one JSON event per line on stdout instead of progress text
+  --dashboard [port]     serve a live dashboard (default port 8787; 0 picks a free one)
+  --keep-serving         keep the dashboard up after the run ends
+  --dashboard-host <a>   listen on another address than 127.0.0.1
+  -h, --help             this help
+
+Example:
+  deno task train --set training.iterations=100 --set 'model.layers=[784, 50, 10]'`,
+  retrain: `deno task retrain <config> [options]
+
+Train a new model and promote it to <output.dir>/<name>/current only if it passes the config's
+promotion gate against the current model on the same validation rows (the config needs
+data.split.validation). Exit 0 promoted, 3 not promoted, 1 failed.
+
+Options:
+  --set key=value        override a config key; repeatable
+  --resume <run dir>     continue an interrupted retraining (same gate, same lock)
+  --log json             one JSON event per line on stdout
+  -h, --help             this help
+
+Example:
+  deno task retrain examples/penguins.yaml`,
+  schedule: `deno task schedule <config> [--set key=value]...
+
+Retrain on the config's schedule (schedule.cron, 5 fields, UTC), each retraining in its own
+process, until stopped. docs/runs.md describes cron and systemd alternatives.
+
+Example:
+  deno task schedule configs/mine.yaml`,
+  evaluate: `deno task evaluate <run dir|model.json> [config] [--json]
+
+Score a saved model on a config's data (default: the run's own config), with the model's stored
+normalisation and table encoding: accuracy, per-class precision/recall/F1 and the confusion
+matrix (regression: RMSE, MAE, R²). To score a labelled CSV, give a config whose data.source is
+that file (for a table model, the same columns as its training file).
+
+Options:
+  --json                 the report as JSON
+  -h, --help             this help
+
+Example:
+  deno task evaluate runs/default/latest`,
+  predict: `deno task predict <run dir|model.json> <input.csv|idx[.gz]> [options]
+
+Predictions CSV for new rows: row,class,probability,p_<class>… (regression: row,value). A table
+model reads raw rows as in its training file (columns by name; text and blanks allowed).
+
+Options:
+  --out <file>           write the CSV there instead of stdout
+  --label-column <N|name>  a column of true labels to echo next to each prediction
+  --no-header            the CSV has no header line
+  -h, --help             this help
+
+Example:
+  deno task predict runs/penguins/latest examples/penguins.csv --out predictions.csv`,
+  report: `deno task report <run dir>
+
+(Re)write a finished run's charts (loss, accuracy, confusion) and report.html.
+
+Example:
+  deno task report runs/default/latest`,
+  schema: `deno task schema
+
+Regenerate config.schema.json and docs/config.md from the zod schema (config/config.ts).
+main.ts schema [file] prints the JSON Schema, or writes it to a file.`,
+};
+
+/** Whether the arguments ask for help. */
+export function wantsHelp(args: string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
+}
+
 const encoder = new TextEncoder();
 
 /** Write to stdout: results and progress. */

@@ -51,6 +51,7 @@ export async function trainCommand(rawArgs: string[], mode: "train" | "retrain")
   const message = (text: string) =>
     print(args.json ? JSON.stringify({ event: "message", message: text }) + "\n" : text + "\n");
   if (!args.json) print(headline(loaded, args.resume !== undefined) + "\n");
+  for (const note of loaded.notes ?? []) message(`note: ${note}`);
   const signals = stopOnSignals();
   const dashboard = args.dashboard
     ? startDashboard({

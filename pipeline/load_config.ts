@@ -19,7 +19,15 @@ export interface LoadedConfig {
   baseDir: string;
   /** `config.name`, or the file name without extension. */
   name: string;
+  /** What the overrides changed beyond what they name (one line each, for the user). */
+  notes?: string[];
 }
+
+/** Settings where giving one replaces the other: a run's length in iterations or in epochs. */
+const EXCLUSIVE: Record<string, string> = {
+  "training.iterations": "training.epochs",
+  "training.epochs": "training.iterations",
+};
 
 /**
  * Load, override, validate and resolve a config file.
@@ -42,7 +50,11 @@ export async function loadConfig(
   );
   const parsed = parseConfigText(text, file);
   const raw = options.recorded ? withoutSelection(parsed) : parsed;
-  for (const o of overrides) applyOverride(raw, o, file);
+  const notes: string[] = [];
+  for (const o of overrides) {
+    const replaced = applyOverride(raw, o, file);
+    if (replaced) notes.push(replaced);
+  }
   const baseDir = dirname(resolve(file));
   const config = validateConfig(raw, file);
   const name = config.name ?? basename(file, extname(file));
@@ -51,7 +63,13 @@ export async function loadConfig(
       `✖ The run name "${name}" (from the file's name) is not a usable folder name: set name to letters, digits, '.', '_' or '-', not starting with '.'\n  → at name`,
     ]);
   }
-  return { config: resolvePaths(config, baseDir), file, baseDir, name };
+  return {
+    config: resolvePaths(config, baseDir),
+    file,
+    baseDir,
+    name,
+    ...(notes.length > 0 ? { notes } : {}),
+  };
 }
 
 /**
@@ -171,7 +189,7 @@ export function applyOverride(
   raw: Record<string, unknown>,
   override: string,
   file = "--set",
-): void {
+): string | null {
   const eq = override.indexOf("=");
   if (eq <= 0) {
     throw new ConfigError(file, [
@@ -197,6 +215,15 @@ export function applyOverride(
   // `key=null` removes a setting, so an override can return it to its default.
   if (value === null) delete node[path.at(-1)!];
   else node[path.at(-1)!] = value;
+  // `--set training.iterations=100` on a config that gives epochs means "run 100 iterations":
+  // the override replaces the other setting rather than conflicting with it.
+  const other = EXCLUSIVE[path.join(".")];
+  if (value === null || !other) return null;
+  const [section, key] = other.split(".") as [string, string];
+  const holder = raw[section] as Record<string, unknown> | undefined;
+  if (holder?.[key] === undefined) return null;
+  delete holder[key];
+  return `--set ${path.join(".")} replaces the config's ${other}`;
 }
 
 /** Validate a raw config; all problems are reported together. */

@@ -188,3 +188,46 @@ Deno.test("a config of 90,000 keys is read in seconds, and its problems listed u
     assert.match(text, /… and 89980 more problems of the same file/);
   });
 });
+
+Deno.test("the README's --set example runs: iterations replace the default config's epochs", async () => {
+  await withTempDir(async (dir) => {
+    const result = await cli([
+      "train",
+      "--set",
+      "training.iterations=100",
+      "--set",
+      "model.layers=[784, 50, 10]",
+      "--set",
+      `output.dir=${dir}`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /^note: --set training\.iterations replaces the config's training\.epochs$/m,
+    );
+    const summary = JSON.parse(
+      await Deno.readTextFile(join(runDirOf(result.stdout), "summary.json")),
+    );
+    assert.equal(summary.iterations, 100);
+  });
+});
+
+Deno.test("every command answers --help and -h with its usage, options and an example", async () => {
+  for (
+    const command of ["train", "retrain", "schedule", "evaluate", "predict", "report", "schema"]
+  ) {
+    for (const flag of ["--help", "-h"]) {
+      const result = await cli([command, flag]);
+      assert.equal(result.code, 0, `${command} ${flag}: ${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`^deno task ${command}\\b`), command);
+      assert.match(result.stdout, /Example:|main\.ts schema/, command);
+    }
+  }
+  const tasks = JSON.parse(await Deno.readTextFile(join(root, "deno.json"))).tasks;
+  for (const [name, task] of Object.entries(tasks)) {
+    assert.ok(
+      (task as { description?: string }).description,
+      `deno task ${name} has a description`,
+    );
+  }
+});
