@@ -178,6 +178,12 @@ export function encodeLabels(
 ): { labels: Int32Array; classes: number; classNames?: string[] } {
   const labels = new Int32Array(raw.length);
   const integers = raw.every((v) => /^\d+$/.test(v));
+  // Integer labels with class names (as for IDX): label k is the k-th name, unless the names
+  // are themselves the labels' text.
+  if (integers && Array.isArray(declared) && !raw.some((v) => declared.includes(v))) {
+    const named = encodeLabels(raw, lines, declared.length, path);
+    return { ...named, classNames: declared };
+  }
   if (integers && !Array.isArray(declared)) {
     let max = 0;
     for (let i = 0; i < raw.length; i++) max = Math.max(max, labels[i] = Number(raw[i]));

@@ -3,16 +3,23 @@
  * normalisation (never refitted), reporting accuracy, per-class accuracy and confusion.
  * @module
  */
-import { join } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { type FinalEvaluation, finalEvaluation } from "../stages/evaluate.ts";
 import { loadOptions, loadSplits } from "../stages/load.ts";
 import { ConfigError } from "../config/errors.ts";
 import { UsageError } from "./errors.ts";
-import { checkSizes, loadConfig, type LoadedConfig, loadRunConfig } from "./load_config.ts";
+import {
+  checkSizes,
+  loadConfig,
+  type LoadedConfig,
+  loadRunConfig,
+  validateConfig,
+} from "./load_config.ts";
 import { type ModelFile, openModel } from "./model_file.ts";
 
-/** The result of evaluating a model. */
-export interface EvaluationReport extends FinalEvaluation {
+/** The result of evaluating a model (no iteration: a saved model has none of its own). */
+export interface EvaluationReport
+  extends Omit<FinalEvaluation, "iteration" | "epoch" | "testPredictions"> {
   task: "classification" | "regression";
   model: string;
   config: string;
@@ -21,7 +28,7 @@ export interface EvaluationReport extends FinalEvaluation {
 
 /**
  * Evaluate `target` (a run directory or a model.json) on the data of `configPath` (default:
- * the run directory's config.json).
+ * the run directory's config.json), or on a labelled CSV file given in its place.
  */
 export async function evaluateRun(target: string, configPath?: string): Promise<EvaluationReport> {
   let stat: Deno.FileInfo;
@@ -29,6 +36,9 @@ export async function evaluateRun(target: string, configPath?: string): Promise<
     stat = await Deno.stat(target);
   } catch {
     throw new UsageError(`${target}: no such run directory or model file`);
+  }
+  if (configPath && extname(configPath).toLowerCase() === ".csv") {
+    return await evaluateOnCsv(target, configPath);
   }
   if (configPath) return await evaluateModelOn(target, await loadConfig(configPath));
   if (!stat.isDirectory) {
@@ -71,7 +81,7 @@ export async function evaluateModelOn(
   }
   const final = finalEvaluation(model.predictor, splits, { iteration: 0, epoch: 0 });
   // The per-row predictions are for the run's dashboard, not part of the report.
-  const { testPredictions: _rows, ...scores } = final;
+  const { testPredictions: _rows, iteration: _i, epoch: _e, ...scores } = final;
   return {
     ...scores,
     task: file.task,
@@ -79,6 +89,40 @@ export async function evaluateModelOn(
     config: loaded.file,
     classNames: classNamesOf(file),
   };
+}
+
+/**
+ * The model's scores on one labelled CSV: its rows in the model's training layout (a table
+ * model's columns by name, its label column by name; otherwise the label first, then the
+ * features, as MNIST-as-CSV). Every row is scored as test data; there are no training scores.
+ */
+async function evaluateOnCsv(target: string, csv: string): Promise<EvaluationReport> {
+  const { file } = await openModel(target);
+  const recorded = (await Deno.stat(target)).isDirectory
+    ? (await loadRunConfig(join(target, "config.json"))).config
+    : null;
+  const source = recorded?.data.source.kind === "csv" ? recorded.data.source : null;
+  const path = resolve(csv);
+  const raw = {
+    task: file.task,
+    ...(recorded?.backend ? { backend: recorded.backend } : {}),
+    model: { layers: file.architecture.layers },
+    data: {
+      source: {
+        kind: "csv",
+        train: path,
+        test: path,
+        labelColumn: file.data.table?.label ?? source?.labelColumn ?? 0,
+        ...(source ? { header: source.header, delimiter: source.delimiter } : {}),
+        ...(file.task === "classification"
+          ? { classes: file.data.classNames ?? file.data.classes }
+          : {}),
+      },
+    },
+  };
+  const loaded = { config: validateConfig(raw, csv), file: csv, baseDir: dirname(path), name: "" };
+  const { trainAccuracy: _a, trainRmse: _r, ...report } = await evaluateModelOn(target, loaded);
+  return report;
 }
 
 /** Class names from the model, or the indices as strings. */

@@ -231,3 +231,21 @@ Deno.test("every command answers --help and -h with its usage, options and an ex
     );
   }
 });
+
+Deno.test("evaluate on a labelled CSV scores its rows, and --json has no made-up iteration", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir);
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    // The fixture's test.csv holds the same 30 test images as its IDX files (label first).
+    const csv = join(root, "fixtures", "tiny", "test.csv");
+    const result = await cli(["evaluate", runDir, csv, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.testAccuracy, summary.testAccuracy);
+    assert.equal(report.config, csv);
+    assert.equal(report.confusion.flat().reduce((a: number, b: number) => a + b, 0), 30);
+    for (const key of ["iteration", "epoch", "trainAccuracy"]) assert.ok(!(key in report), key);
+    const text = await cli(["evaluate", runDir, csv]);
+    assert.match(text.stdout, new RegExp(`^data:  ${csv.replaceAll(".", "\\.")}$`, "m"));
+  });
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadCsv } from "../../data/csv.ts";
+import { encodeLabels, loadCsv } from "../../data/csv.ts";
 import { loadIdx } from "../../data/idx.ts";
 
 const fixtures = join(import.meta.dirname!, "..", "..", "fixtures");
@@ -106,4 +106,18 @@ Deno.test("loadCsv() names a missing file", async () => {
     name: "NotFound",
     message: `${bad("missing.csv")}: file does not exist`,
   });
+});
+
+Deno.test("integer labels take class names as IDX labels do (sklearn-style CSVs)", () => {
+  const names = ["setosa", "versicolor", "virginica"];
+  const e = encodeLabels(["2", "0", "1", "0"], [2, 3, 4, 5], names, "iris.csv");
+  assert.deepEqual(Array.from(e.labels), [2, 0, 1, 0]);
+  assert.deepEqual(e.classNames, names);
+  assert.equal(e.classes, 3);
+  assert.throws(() => encodeLabels(["3"], [2], names, "iris.csv"), {
+    message: "iris.csv: sample 1 (line 2): label 3 is outside the 3 declared classes [0, 3)",
+  });
+  // Names that are the labels' own text still match by text.
+  const byText = encodeLabels(["10", "20"], [2, 3], ["20", "10"], "codes.csv");
+  assert.deepEqual(Array.from(byText.labels), [1, 0]);
 });
