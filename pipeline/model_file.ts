@@ -58,9 +58,11 @@ export const ModelFileSchema = z.strictObject({
   format: z.literal("gradstream-model"),
   version: z.literal(1),
   name: z.string(),
-  /** The weight-initialisation seed, derived from the run's. */
+  /** The run's seed (config.seed); files before initSeed existed hold the derived one here. */
   seed: z.int().nonnegative(),
-  /** The run's seed (config.seed). */
+  /** The seed of weight init and dropout, derived from the run's. */
+  initSeed: z.int().nonnegative().optional(),
+  /** Older files: the run's seed, when `seed` held the derived one. */
   runSeed: z.int().nonnegative().optional(),
   task: z.enum(["classification", "regression"]).default("classification"),
   architecture: z.strictObject({
@@ -91,6 +93,9 @@ export const ModelFileSchema = z.strictObject({
     ]),
     table: TableEncodingJson.optional(),
     target: z.strictObject({ mean: z.number(), std: z.number().positive() }).optional(),
+    /** Each input's range over the training rows, after normalisation (what the net saw). */
+    inputRange: z.strictObject({ min: z.array(z.number()), max: z.array(z.number()) })
+      .optional(),
   }),
   params: z.record(z.string(), MatrixJson),
 });
@@ -153,6 +158,7 @@ export function modelToJson(
     normalization: Normalization;
     table?: TableEncoding;
     target?: TargetScaling;
+    inputRange?: { min: number[]; max: number[] };
   },
 ): ModelFile {
   const params: ModelFile["params"] = {};
@@ -163,8 +169,8 @@ export function modelToJson(
     format: "gradstream-model",
     version: 1,
     name: meta.name,
-    seed: net.seed,
-    ...(meta.seed !== undefined ? { runSeed: meta.seed } : {}),
+    seed: meta.seed ?? net.seed,
+    initSeed: net.seed,
     task: meta.task ?? "classification",
     architecture: {
       layers: [...net.sizes],
@@ -181,6 +187,7 @@ export function modelToJson(
       normalization: meta.normalization,
       ...(meta.table ? { table: meta.table } : {}),
       ...(meta.target ? { target: meta.target } : {}),
+      ...(meta.inputRange ? { inputRange: meta.inputRange } : {}),
     },
     params,
   };
@@ -217,7 +224,7 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     loss: a.loss,
     dropout: a.dropout,
     weightDecay: a.weightDecay,
-    seed: file.seed,
+    seed: file.initSeed ?? file.seed,
   });
   for (const [name, p] of Object.entries(net.params)) {
     const stored = file.params[name];
@@ -273,12 +280,53 @@ export function modelProblems(file: ModelFile): string[] {
   }
   const n = data.normalization;
   const stats = n.kind === "minmax" ? [n.min, n.max] : n.kind === "zscore" ? [n.mean, n.std] : [];
+  const range = data.inputRange;
+  if (range && (range.min.length !== inputs || range.max.length !== inputs)) {
+    problems.push(`data.inputRange has ${range.min.length} features, not ${inputs}`);
+  }
   if (stats.some((values) => values.length !== inputs)) {
     problems.push(
       `the ${n.kind} normalisation has statistics for ${stats[0]!.length} features, not ${inputs}`,
     );
   }
   return problems;
+}
+
+/** Each input's smallest and largest value over some rows (features wide). */
+export function inputRangeOf(
+  x: ArrayLike<number>,
+  count: number,
+  features: number,
+): { min: number[]; max: number[] } {
+  const min = new Array<number>(features).fill(Infinity);
+  const max = new Array<number>(features).fill(-Infinity);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < features; j++) {
+      const v = x[i * features + j]!;
+      if (v < min[j]!) min[j] = v;
+      if (v > max[j]!) max[j] = v;
+    }
+  }
+  return { min, max };
+}
+
+/**
+ * How many values lie far outside the training range: more than the range's own width (or, for
+ * a feature that was constant, more than 1) beyond it.
+ */
+export function farOutside(
+  x: ArrayLike<number>,
+  features: number,
+  range: { min: number[]; max: number[] },
+): number {
+  let count = 0;
+  for (let i = 0; i < x.length; i++) {
+    const j = i % features;
+    const [low, high] = [range.min[j]!, range.max[j]!];
+    const margin = high > low ? high - low : 1;
+    if (x[i]! < low - margin || x[i]! > high + margin) count++;
+  }
+  return count;
 }
 
 /** Parameters as a plain matrix record (copies), e.g. to snapshot the best model. */

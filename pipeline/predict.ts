@@ -10,7 +10,7 @@ import { headBytes, isGzip, readIdxImages } from "../data/idx.ts";
 import type { BackendName } from "../engine/kernels/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
-import { type ModelFile, openModel } from "./model_file.ts";
+import { farOutside, type ModelFile, openModel } from "./model_file.ts";
 import { readTable } from "../data/table.ts";
 import { cellValue, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
 
@@ -48,6 +48,13 @@ export async function predictFile(
     ? await readRawRows(file.data.table, inputPath, options)
     : await readFeatureRows(file, features, inputPath, options);
   model.normalize(x);
+  const range = file.data.inputRange;
+  const outside = range ? farOutside(x, features, range) : 0;
+  if (outside > 0) {
+    options.onWarning?.(
+      `${inputPath}: ${outside} of ${x.length} input values lie far outside the training range (more than its width beyond it): those rows' predictions are extrapolations; check that the input is in the training data's units`,
+    );
+  }
   const y = model.predictor.predict(new Matrix(x.length / features, features, x));
   checkFinite(y, inputPath);
   const echo = labels ? ["label"] : [];

@@ -78,11 +78,36 @@ export interface RecorderOptions {
   emit: (event: Record<string, unknown>) => void;
   /** Iterations between checkpoints. */
   checkpointEvery: number;
+  /** The training accuracy of always answering the most frequent class (classification). */
+  chanceAccuracy?: number;
+}
+
+/** Epochs after which a training accuracy still at chance level is worth a warning. */
+export const CHANCE_WARNING_EPOCHS = 5;
+/** How close to chance counts as "at chance". */
+const CHANCE_MARGIN = 0.02;
+
+/**
+ * A warning when training accuracy is still at chance level after several epochs: the net
+ * learns nothing, usually for one of three reasons it names.
+ */
+export function chanceWarning(
+  evaluation: { trainAccuracy?: number },
+  epochsDone: number,
+  chance: number,
+): string | null {
+  const accuracy = evaluation.trainAccuracy;
+  if (accuracy === undefined || epochsDone < CHANCE_WARNING_EPOCHS) return null;
+  if (accuracy > chance + CHANCE_MARGIN) return null;
+  return `training accuracy is ${accuracy.toFixed(4)} after ${epochsDone} epochs, the chance level (${
+    chance.toFixed(4)
+  }: always the most frequent class). Likely causes: unnormalised inputs (data.normalize), a learning rate too small or too large (optimizer.learningRate), or weights too small to learn from (model.weightInit, e.g. he for relu, xavier for sigmoid)`;
 }
 
 /** Records each step; `record` returns true when a checkpoint is due after it. */
 export class RunRecorder {
   readonly #o: RecorderOptions;
+  #warnedChance = false;
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -104,6 +129,15 @@ export class RunRecorder {
     if (step.check) emit({ event: "gradientCheck", iteration: done, ...step.check });
     if (step.evaluation) {
       emit({ event: "evaluation", ...oneBased(step.evaluation), loss: step.loss });
+      const { chanceAccuracy } = this.#o;
+      const warning = chanceAccuracy === undefined || this.#warnedChance
+        ? null
+        : chanceWarning(step.evaluation, step.epoch + 1, chanceAccuracy);
+      if (warning) {
+        this.#warnedChance = true;
+        emit({ event: "warning", message: warning });
+        progress?.line(`warning: ${warning}`);
+      }
     }
     progress?.step(step, elapsed, counters.samples / Math.max(elapsed, 1e-9));
     return done % this.#o.checkpointEvery === 0;

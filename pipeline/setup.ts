@@ -42,7 +42,38 @@ export async function loadData(
   const problems: string[] = [];
   checkSizes(config, facts, problems);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
-  return { splits, config: resolveLayers(config, facts) };
+  const warning = config.data.normalize === undefined ? defaultScaleWarning(splits) : null;
+  const warned = warning ? { ...splits, warnings: [...splits.warnings ?? [], warning] } : splits;
+  return { splits: warned, config: resolveLayers(config, facts) };
+}
+
+/** Pixels: what the default normalisation (÷255) is for. */
+const PIXEL_MAX = 255;
+/** Raw values whose largest magnitude is below this share of 255, or above 10×, are not pixels. */
+const NOT_PIXELS = { below: 0.1, above: 10 };
+
+/**
+ * A warning when the default ÷255 scaling met training values nowhere near 0–255 (a table of
+ * measurements, not pixels): everything then sits near 0 (or far beyond 1), and a net with the
+ * default init learns nothing.
+ */
+export function defaultScaleWarning(splits: NormalizedSplits): string | null {
+  const n = splits.normalization;
+  if (n.kind !== "scale" || n.divisor !== PIXEL_MAX) return null;
+  const x = splits.train.x;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i]! < min) min = x[i]!;
+    if (x[i]! > max) max = x[i]!;
+  }
+  const [low, high] = [min * PIXEL_MAX, max * PIXEL_MAX];
+  const largest = Math.max(Math.abs(low), Math.abs(high));
+  if (largest >= NOT_PIXELS.below * PIXEL_MAX && largest <= NOT_PIXELS.above * PIXEL_MAX) {
+    return null;
+  }
+  const range = `[${+low.toPrecision(4)}, ${+high.toPrecision(4)}]`;
+  return `the default normalisation divides by 255 (for 0–255 pixels), but the training values range over ${range}; set data.normalize: zscore (or minmax) for data that are not pixels`;
 }
 
 /** The config as the run used it: defaults filled in, the normalisation made explicit. */

@@ -46,6 +46,13 @@ import {
 import { runLoop } from "./training_loop.ts";
 import { acquireLock } from "./lock.ts";
 
+/** The share of the most frequent class among the training rows. */
+function majorityShare(train: Dataset): number {
+  const counts = new Array(train.classes).fill(0);
+  for (const label of train.labels) counts[label]++;
+  return Math.max(...counts) / Math.max(train.count, 1);
+}
+
 /** Put a checkpoint back; a state that does not fit this run names the checkpoint. */
 function restoreFrom(runDir: string, parts: Resumable, state: TrainingState): number {
   try {
@@ -167,7 +174,14 @@ export async function train(
     for (const message of splits.warnings ?? []) emit({ event: "warning", message });
     if (lock.warning) emit({ event: "warning", message: lock.warning });
     const { progress } = options;
-    const recorder = new RunRecorder({ run, counters, emit, checkpointEvery, progress });
+    const recorder = new RunRecorder({
+      run,
+      counters,
+      emit,
+      checkpointEvery,
+      progress,
+      ...(config.task === "classification" ? { chanceAccuracy: majorityShare(splits.train) } : {}),
+    });
     progress?.start(total);
     counters.startClock();
 

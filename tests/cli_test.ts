@@ -249,3 +249,28 @@ Deno.test("evaluate on a labelled CSV scores its rows, and --json has no made-up
     assert.match(text.stdout, new RegExp(`^data:  ${csv.replaceAll(".", "\\.")}$`, "m"));
   });
 });
+
+Deno.test("model.json keeps the run's seed and each input's training range; predict warns off range", async () => {
+  await withTempDir(async (dir) => {
+    const runDir = await trainTiny(dir);
+    const model = JSON.parse(await Deno.readTextFile(join(runDir, "model.json")));
+    assert.equal(model.seed, 7, "the config's seed");
+    assert.ok(Number.isInteger(model.initSeed) && model.initSeed !== 7, "the derived init seed");
+    assert.equal(model.data.inputRange.min.length, 64);
+    assert.ok(model.data.inputRange.max.every((v: number) => v <= 1), "pixels ÷255");
+    const header = Array.from({ length: 64 }, (_, i) => `p${i}`).join(",");
+    const rows = (value: number) => [header, new Array(64).fill(value).join(",")].join("\n") + "\n";
+    await Deno.writeTextFile(join(dir, "pixels.csv"), rows(128));
+    const plain = await cli(["predict", runDir, join(dir, "pixels.csv")]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /warning/);
+    // Pixels scaled twice over (65025 = 255², ÷255 is still 255): far beyond the 0–1 seen.
+    await Deno.writeTextFile(join(dir, "squared.csv"), rows(65025));
+    const off = await cli(["predict", runDir, join(dir, "squared.csv")]);
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(
+      off.stderr,
+      /^warning: .*squared\.csv: 64 of 64 input values lie far outside the training range/m,
+    );
+  });
+});
