@@ -32,7 +32,7 @@ export async function reportAfterTraining(runDir: string, inputs: ReportInputs):
     printError(
       `error: the report was not written: ${
         (error as Error).message
-      }\nThe model, summary and checkpoint are saved in ${runDir}; retry the report with: deno task report ${runDir}\n`,
+      }\nThe model and summary are saved in ${runDir}; retry the report with: deno task report ${runDir}\n`,
     );
     return false;
   }

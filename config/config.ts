@@ -227,8 +227,11 @@ const Training = z.strictObject({
     every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(
       '"epoch" or a number of iterations.',
     ),
+    keep: z.boolean().default(false).describe(
+      "Keep checkpoint.json once the run has finished (it is only needed to resume an unfinished run; for a 784-100-10 net it is 2.5 MB).",
+    ),
   })
-    .default({ every: "epoch" })
+    .default({ every: "epoch", keep: false })
     .describe("Write the full training state every N iterations, or once per epoch."),
   classWeights: ClassWeights.default("none").describe(
     "Weight each class's samples in the loss: none, balanced (n / (classes · count), as scikit-learn) or { <class name>: weight }.",
@@ -317,7 +320,7 @@ export const ConfigSchema = z.strictObject({
     classWeights: "none",
     batchSize: 100,
     sampling: "with-replacement",
-    checkpoint: { every: "epoch" },
+    checkpoint: { every: "epoch", keep: false },
   }).describe("How long and in which batches."),
   evaluation: z.strictObject({
     every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(

@@ -93,13 +93,13 @@ function busy(path: string, holder: Holder, holding: string): LockedError {
 /** Create `path` with `content` atomically; false when it exists already. */
 async function createWith(path: string, content: string): Promise<boolean> {
   const tmp = `${path}.new-${Deno.pid}-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, content);
   try {
+    await Deno.writeTextFile(tmp, content);
     await Deno.link(tmp, path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
-    throw error;
+    throw new Error(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
   } finally {
     await Deno.remove(tmp).catch(() => {});
   }

@@ -99,7 +99,9 @@ export function chanceWarning(
   const accuracy = evaluation.trainAccuracy;
   if (accuracy === undefined || epochsDone < CHANCE_WARNING_EPOCHS) return null;
   if (accuracy > chance + CHANCE_MARGIN) return null;
-  return `training accuracy is ${accuracy.toFixed(4)} after ${epochsDone} epochs, the chance level (${
+  return `training accuracy is ${
+    accuracy.toFixed(4)
+  } after ${epochsDone} epochs, the chance level (${
     chance.toFixed(4)
   }: always the most frequent class). Likely causes: unnormalised inputs (data.normalize), a learning rate too small or too large (optimizer.learningRate), or weights too small to learn from (model.weightInit, e.g. he for relu, xavier for sigmoid)`;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import { alive } from "./lock.ts";
 import { stringify } from "csv-stringify/sync";
 
 /** The columns of `metrics.csv` for classification without a validation split, in order. */
@@ -85,13 +86,16 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 const TEMP_MARK = ".tmp-";
 
 /**
- * Remove temporary files that an earlier process left in `dir` (killed mid-write): they are
- * never read, and on a full disk they are what keeps it full. Returns the names removed.
+ * Remove temporary files that earlier processes left in `dir` (killed mid-write): they are
+ * never read, and on a full disk they are what keeps it full. A file whose writer is still
+ * running (its pid is in the name) is left alone. Returns the names removed.
  */
 export async function removeStaleTemps(dir: string): Promise<string[]> {
   const removed: string[] = [];
+  const pattern = new RegExp(`\\${TEMP_MARK}(\\d+)$`);
   for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !new RegExp(`\\${TEMP_MARK}\\d+$`).test(entry.name)) continue;
+    const pid = entry.isFile ? pattern.exec(entry.name)?.[1] : undefined;
+    if (pid === undefined || (Number(pid) !== Deno.pid && await alive(Number(pid)))) continue;
     await Deno.remove(join(dir, entry.name)).catch(() => {});
     removed.push(entry.name);
   }
@@ -184,7 +188,6 @@ export class RunDirectory {
    * its last checkpoint, including a half-written last line.
    */
   static async reopen(path: string, iterations: number): Promise<RunDirectory> {
-    await removeStaleTemps(path);
     const metricsPath = join(path, "metrics.csv");
     const lines = (await Deno.readTextFile(metricsPath)).split("\n");
     const kept = [lines[0]!];

@@ -31,7 +31,7 @@ import type { LoadedConfig } from "./load_config.ts";
 import type { Progress } from "./progress.ts";
 import { RunCounters, RunRecorder } from "./recorder.ts";
 import { checkFingerprint, checkpoint, restore, type Resumable } from "./resume.ts";
-import { metricColumns, RunDirectory } from "./run_dir.ts";
+import { metricColumns, removeStaleTemps, RunDirectory } from "./run_dir.ts";
 import {
   checkWritable,
   classWeightsFor,
@@ -127,6 +127,8 @@ export async function train(
   // Before the run directory exists: a class weight naming no class fails here.
   const classWeights = classWeightsFor(config, splits.train);
   const backend = effectiveBackend(config);
+  // What killed writers left goes first: on a full disk it is what takes the room.
+  if (resumed) await removeStaleTemps(options.resume!);
   // One process per run directory: a second resume of the same run is refused.
   const runLock = resumed ? await acquireLock(join(options.resume!, RUN_LOCK), RUN_HOLDER) : null;
   const run = resumed
@@ -235,6 +237,10 @@ export async function train(
       emit,
       progress,
     });
+    // A finished run is not resumed: its checkpoint only takes space, unless asked to keep it.
+    if (!config.training.checkpoint.keep) {
+      await Deno.remove(join(run.path, CHECKPOINT_FILE)).catch(() => {});
+    }
     await run.markLatest();
     return { runDir: run.path, summary, model, test: splits.test };
   } catch (error) {

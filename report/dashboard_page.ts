@@ -55,8 +55,16 @@ function axes(g, s, label) {
     out += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + y + '" y2="' + y + '" stroke="#eee"/>';
     out += '<text class="axis" x="' + (L - 6) + '" y="' + (y + 4) + '" text-anchor="end">' + v.toFixed(3) + "</text>";
   }
-  out += '<text class="axis" x="' + (W - R) + '" y="' + (H - 8) + '" text-anchor="end">iteration ' + s.xMax + "</text>";
-  out += '<text class="axis" x="' + L + '" y="' + (H - 8) + '">' + label + "</text>";
+  // Iteration ticks at a round step (1, 2 or 5 × 10^k), about five of them.
+  const rough = s.xMax / 5, power = Math.pow(10, Math.floor(Math.log10(Math.max(rough, 1))));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= rough) || power;
+  for (let t = 0; t <= s.xMax; t += step) {
+    const x = s.x(t);
+    out += '<line class="xtick" x1="' + x + '" x2="' + x + '" y1="' + (H - B) + '" y2="' + (H - B + 4) + '" stroke="#999"/>';
+    out += '<text class="axis xtick" x="' + x + '" y="' + (H - B + 15) + '" text-anchor="middle">' + t + "</text>";
+  }
+  out += '<text class="axis" x="' + (W - R) + '" y="' + (H - 2) + '" text-anchor="end">iteration (of ' + s.xMax + ")</text>";
+  out += '<text class="axis" x="' + L + '" y="' + (H - 2) + '">' + label + "</text>";
   g.innerHTML = out;
 }
 function line(path, points, key, s) {

@@ -63,7 +63,7 @@ Deno.test("a weight of 1e308 (finite, absurd) makes predict refuse, not print Na
 
 Deno.test("a checkpoint edited and re-hashed is checked field by field", async () => {
   await withTempDir(async (dir) => {
-    const runDir = await trainTiny(dir, "training.epochs=2");
+    const runDir = await trainTiny(dir, "training.epochs=2", "training.checkpoint.keep=true");
     const path = join(runDir, "checkpoint.json");
     const original = await Deno.readTextFile(path);
     const rehash = async (edit: (state: Record<string, any>) => void) => {

@@ -90,6 +90,14 @@ Deno.test({
         await again.goto(url);
         await waitForPoints(again, "lossPath", seen);
         assert.match(await again.textContent("#title") ?? "", /^Run "tiny", seed 7$/);
+        // Each chart's x-axis has iteration ticks from 0 at a round step (1, 2 or 5 × 10^k).
+        const ticks = (await again.locator("text.xtick").allTextContents()).map(Number);
+        const perChart = ticks.slice(0, ticks.indexOf(0, 1));
+        assert.ok(perChart.length >= 3, `ticks ${ticks}`);
+        assert.equal(ticks.length, 2 * perChart.length, "the loss and the accuracy chart");
+        const step = perChart[1]! - perChart[0]!;
+        assert.match(String(step), /^[125]0*$/, `step ${step}`);
+        perChart.forEach((t, i) => assert.equal(t, i * step));
         await again.screenshot({ path: join(root, "docs", "dashboard.png") });
       } finally {
         await b.close();

@@ -38,18 +38,22 @@ Deno.test({
 });
 if (!hasDevFull) console.warn("skipped the ENOSPC simulation: this system has no /dev/full");
 
-Deno.test("removeStaleTemps() removes what killed writers left, and nothing else", async () => {
+Deno.test("removeStaleTemps() removes what dead writers left, and nothing else", async () => {
   await withTempDir(async (dir) => {
-    for (const name of ["checkpoint.json.tmp-123", "metrics.csv.tmp-9", "model.json", "a.tmp-x"]) {
+    // 999999999 and 999999998 are no process; the parent process is alive and may be writing.
+    const live = `summary.json.tmp-${Deno.ppid}`;
+    const names = ["checkpoint.json.tmp-999999999", "metrics.csv.tmp-999999998", live];
+    for (const name of [...names, "model.json", "a.tmp-x"]) {
       await Deno.writeTextFile(join(dir, name), "");
     }
     assert.deepEqual((await removeStaleTemps(dir)).sort(), [
-      "checkpoint.json.tmp-123",
-      "metrics.csv.tmp-9",
+      "checkpoint.json.tmp-999999999",
+      "metrics.csv.tmp-999999998",
     ]);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
       "a.tmp-x",
       "model.json",
+      live,
     ]);
   });
 });

@@ -7,21 +7,30 @@ import { root, withTempDir } from "./helpers.ts";
 const CONTENDERS = 6;
 
 /**
- * Start CONTENDERS processes that each wait for the same instant, call acquireLock(lock), and
- * hold a lock they get for a second. Returns what each said.
+ * Start CONTENDERS processes that each wait for the same instant and call acquireLock(lock). A
+ * process that gets the lock holds it until every other one has been refused (each leaves a
+ * file saying so), so no one can take it later, after a release: the count is of one contest.
  */
 async function race(lock: string): Promise<string[]> {
   const at = Date.now() + 2_000; // every process has started and loaded its modules by then
+  const marks = `${lock}.refused`;
+  await Deno.mkdir(marks);
   const script = `
 import { acquireLock } from "./pipeline/lock.ts";
 while (Date.now() < ${at}) {}
 try {
   const lock = await acquireLock(${JSON.stringify(lock)});
   console.log("got");
-  await new Promise((r) => setTimeout(r, 1000));
+  const until = Date.now() + 30_000;
+  while ([...Deno.readDirSync(${JSON.stringify(marks)})].length < ${
+    CONTENDERS - 1
+  } && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await lock.release();
 } catch (error) {
   console.log("refused: " + error.message);
+  Deno.writeTextFileSync(${JSON.stringify(marks)} + "/" + Deno.pid, "");
 }`;
   const outputs = await Promise.all(
     Array.from(

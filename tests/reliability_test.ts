@@ -203,7 +203,7 @@ Deno.test("two resumes of the same run: the second is refused while the first ru
 
 Deno.test("resume refuses a config whose model, data or seed differ", async () => {
   await withTempDir(async (dir) => {
-    const runDir = await trainTiny(dir);
+    const runDir = await trainTiny(dir, "training.checkpoint.keep=true");
     const seed = await cli(["train", tiny, "--set", "seed=8", "--resume", runDir]);
     assert.equal(seed.code, 2);
     assert.match(
@@ -225,7 +225,7 @@ Deno.test("resume refuses a config whose model, data or seed differ", async () =
 
 Deno.test("a corrupted or truncated checkpoint is refused, never loaded", async () => {
   await withTempDir(async (dir) => {
-    const runDir = await trainTiny(dir);
+    const runDir = await trainTiny(dir, "training.checkpoint.keep=true");
     const path = join(runDir, "checkpoint.json");
     const good = await Deno.readTextFile(path);
     // One flipped character inside the parameters' base64.

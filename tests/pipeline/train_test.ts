@@ -24,8 +24,8 @@ Deno.test("train() leaves a complete run directory, and its caller the report", 
   await withTempDir(async (dir) => {
     const { runDir, summary, model, test } = await train(await tiny(dir));
     const files = () => [...Deno.readDirSync(runDir)].map((e) => e.name).sort();
+    // The checkpoint of a finished run is removed (training.checkpoint.keep: false).
     assert.deepEqual(files(), [
-      "checkpoint.json",
       "config.json",
       "events.jsonl",
       "metrics.csv",
@@ -35,7 +35,6 @@ Deno.test("train() leaves a complete run directory, and its caller the report", 
     await writeReport(runDir, { model, test });
     assert.deepEqual(files(), [
       "accuracy.svg",
-      "checkpoint.json",
       "config.json",
       "confusion.svg",
       "events.jsonl",
@@ -93,7 +92,8 @@ Deno.test("train() saves a model that predicts as the trained network did", asyn
     assert.deepEqual(file.data.classNames, ["horizontal", "vertical", "diagonal"]);
     assert.deepEqual(file.data.normalization, { kind: "scale", divisor: 255 });
     assert.deepEqual(file.data.featureShape, [8, 8]);
-    assert.equal(file.seed, net.seed);
+    assert.equal(file.seed, 7, "the run's seed");
+    assert.equal(file.initSeed, net.seed, "the network's own seed, derived from it");
     const { evaluateRun } = await import("../../pipeline/evaluate_run.ts");
     const report = await evaluateRun(runDir);
     assert.equal(report.testAccuracy, summary.testAccuracy);

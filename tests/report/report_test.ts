@@ -86,7 +86,7 @@ Deno.test("a report that cannot be written is a failure that says the model is s
     }
     const said = errors.join("");
     assert.match(said, /^error: the report was not written: cannot write .*loss\.svg: /);
-    assert.ok(said.includes(`The model, summary and checkpoint are saved in ${runDir}`), said);
+    assert.ok(said.includes(`The model and summary are saved in ${runDir}`), said);
     assert.ok(said.includes(`deno task report ${runDir}`), said);
     assert.ok((await Deno.stat(join(runDir, "model.json"))).isFile);
   });
