@@ -79,11 +79,6 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
     `${path}: line ${line}${column === undefined ? "" : `, column ${column + 1}`}`;
   for await (const { record, line } of csvRecords(path, options.delimiter ?? ",")) {
     if (names === null) {
-      if (record.some((cell) => cell.includes("\u0000"))) {
-        throw new SyntaxError(
-          `${path}: the file holds NUL bytes; expected UTF-8 text (is it UTF-16? save it as UTF-8)`,
-        );
-      }
       names = header ? record.map((n) => n.trim()) : record.map((_, i) => `column${i + 1}`);
       labelIndex = options.labelColumn === null
         ? -1
@@ -142,6 +137,40 @@ export async function readTable(path: string, options: TableOptions = {}): Promi
  * The records of a CSV file with the line each ends on, streamed; a malformed file is a
  * `SyntaxError` and an unreadable one a file error, both naming the path.
  */
+/** Bytes looked at to tell UTF-16 text from UTF-8. */
+const ENCODING_PROBE_BYTES = 4096;
+
+/**
+ * Refuse text that is not UTF-8 before parsing it, saying which encoding it is: UTF-16 read as
+ * UTF-8 would otherwise fail later as a misleading "expected a number" on its first row.
+ */
+async function checkEncoding(path: string): Promise<void> {
+  const file = await Deno.open(path);
+  const head = new Uint8Array(ENCODING_PROBE_BYTES);
+  let n: number;
+  try {
+    n = (await file.read(head)) ?? 0;
+  } finally {
+    file.close();
+  }
+  const advice = "save it as UTF-8 (for example: iconv -f UTF-16 -t UTF-8)";
+  if (n >= 2 && head[0] === 0xff && head[1] === 0xfe) {
+    throw new SyntaxError(
+      `${path}: the file is UTF-16 (little-endian, byte order mark FF FE); ${advice}`,
+    );
+  }
+  if (n >= 2 && head[0] === 0xfe && head[1] === 0xff) {
+    throw new SyntaxError(
+      `${path}: the file is UTF-16 (big-endian, byte order mark FE FF); ${advice}`,
+    );
+  }
+  if (head.subarray(0, n).includes(0)) {
+    throw new SyntaxError(
+      `${path}: the file holds NUL bytes, as UTF-16 text without a byte order mark does; ${advice}`,
+    );
+  }
+}
+
 export async function* csvRecords(
   path: string,
   delimiter: string,
@@ -149,8 +178,10 @@ export async function* csvRecords(
   let stream;
   try {
     await Deno.stat(path);
+    await checkEncoding(path);
     stream = createReadStream(path);
   } catch (error) {
+    if (error instanceof SyntaxError) throw error;
     throw fileError(path, error);
   }
   const parser = stream.pipe(

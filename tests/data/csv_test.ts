@@ -121,3 +121,43 @@ Deno.test("integer labels take class names as IDX labels do (sklearn-style CSVs)
   const byText = encodeLabels(["10", "20"], [2, 3], ["20", "10"], "codes.csv");
   assert.deepEqual(Array.from(byText.labels), [1, 0]);
 });
+
+Deno.test("a UTF-16 CSV is refused with its encoding named, not a number error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = "label,a,b\n1,0.5,0.25\n0,0.75,1\n";
+    const utf16le = (s: string) => {
+      const out = new Uint8Array(s.length * 2);
+      for (let i = 0; i < s.length; i++) out[2 * i] = s.charCodeAt(i);
+      return out;
+    };
+    const cases: [string, Uint8Array, RegExp][] = [
+      [
+        "le.csv",
+        Uint8Array.from([0xff, 0xfe, ...utf16le(text)]),
+        /UTF-16 \(little-endian, byte order mark FF FE\); save it as UTF-8/,
+      ],
+      [
+        "be.csv",
+        Uint8Array.from([0xfe, 0xff, ...utf16le(text).map((_, i, a) => a[i ^ 1]!)]),
+        /UTF-16 \(big-endian, byte order mark FE FF\)/,
+      ],
+      [
+        "nobom.csv",
+        utf16le(text),
+        /holds NUL bytes, as UTF-16 text without a byte order mark does/,
+      ],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const path = join(dir, name);
+      await Deno.writeFile(path, bytes);
+      await assert.rejects(
+        loadCsv(path, { labelColumn: 0 }),
+        { name: "SyntaxError", message },
+        name,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
