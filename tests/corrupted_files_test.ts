@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, tiny, trainTiny, withTempDir } from "./helpers.ts";
 
-async function editJson(path: string, edit: (value: Record<string, any>) => void): Promise<void> {
+/** A JSON document as tests edit it: any shape. */
+// deno-lint-ignore no-explicit-any
+type Json = Record<string, any>;
+
+async function editJson(path: string, edit: (value: Json) => void): Promise<void> {
   const value = JSON.parse(await Deno.readTextFile(path));
   edit(value);
   await Deno.writeTextFile(path, JSON.stringify(value));
@@ -66,7 +70,7 @@ Deno.test("a checkpoint edited and re-hashed is checked field by field", async (
     const runDir = await trainTiny(dir, "training.epochs=2", "training.checkpoint.keep=true");
     const path = join(runDir, "checkpoint.json");
     const original = await Deno.readTextFile(path);
-    const rehash = async (edit: (state: Record<string, any>) => void) => {
+    const rehash = async (edit: (state: Json) => void) => {
       const file = JSON.parse(original);
       edit(file.state);
       const body = JSON.stringify(file.state);
@@ -76,7 +80,7 @@ Deno.test("a checkpoint edited and re-hashed is checked field by field", async (
       );
       await Deno.writeTextFile(path, JSON.stringify(file));
     };
-    const cases: [string, (s: Record<string, any>) => void, RegExp][] = [
+    const cases: [string, (s: Json) => void, RegExp][] = [
       ["a text iteration", (s) => (s.nextIteration = "abc"), /state is not valid: nextIteration: /],
       [
         "a short weight",

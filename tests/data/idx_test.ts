@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeIdx, loadIdx, parseIdx, readIdx, readIdxImages } from "../../data/idx.ts";
+import { encodeIdx, loadIdx, parseIdx, readIdxImages } from "../../data/idx.ts";
 import { trainTiny } from "../helpers.ts";
 
 const fixtures = join(import.meta.dirname!, "..", "..", "fixtures");
