@@ -7,6 +7,7 @@
  *   deno task evaluate <run dir|model.json> [config] [--json]
  *   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out file] [--label-column N]
  *   deno task report <run dir>                     (re)write a run's charts and report.html
+ *   deno task serve <run dir|model.json|current>   serve predictions over HTTP
  *   deno task schema [file]                        the config's JSON Schema
  *
  * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error,
@@ -19,6 +20,7 @@ import { predictCommand } from "./commands/predict.ts";
 import { reportCommand } from "./commands/report.ts";
 import { scheduleCommand } from "./commands/schedule.ts";
 import { schemaCommand } from "./commands/schema.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { trainCommand } from "./commands/train.ts";
 import { ConfigError } from "./config/errors.ts";
 import { UsageError } from "./pipeline/errors.ts";
@@ -54,6 +56,8 @@ export async function main(args: string[]): Promise<number> {
         return await schemaCommand(rest);
       case "report":
         return await reportCommand(rest);
+      case "serve":
+        return await serveCommand(rest);
       case undefined:
       case "help":
       case "--help":

@@ -14,6 +14,7 @@ export const USAGE = `usage:
   deno task evaluate <run dir|model.json> [config] [--json]
   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
   deno task report <run dir>
+  deno task serve <run dir|model.json|<dir>/<name>/current> [--port 8080] [--host 127.0.0.1]
   deno task schema [output.json]`;
 
 /** Each command's `--help`: what it does, its arguments and options, and an example. */
@@ -88,6 +89,23 @@ Example:
 
 Example:
   deno task report runs/default/latest`,
+  serve: `deno task serve <run dir|model.json|<dir>/<name>/current> [options]
+
+Serve predictions over HTTP: POST /v1/predict with {"rows": [...]} (each row an array of raw
+values in the training order, or an object by column name), GET /v1/model, GET /healthz and
+Prometheus GET /metrics. Serving a current link, a newly promoted model is loaded, checked and
+swapped in; one that fails to load leaves the old one serving. SIGTERM finishes the requests in
+flight and exits 0.
+
+Options:
+  --port <n>             the port [8080]; 0 picks a free one
+  --host <address>       the address to listen on [127.0.0.1]
+  --max-body-bytes <n>   bodies above this get 413 [10485760]
+  --max-rows <n>         rows per request above this get 413 [10000]
+  -h, --help             this help
+
+Example:
+  deno task serve runs/penguins/current --port 8080`,
   schema: `deno task schema
 
 Regenerate config.schema.json and docs/config.md from the zod schema (config/config.ts).

@@ -6,7 +6,17 @@ import { root } from "./helpers.ts";
  * The folders from the top down (docs/architecture.md). A module may import from its own
  * folder and from folders below it, never from one above.
  */
-const LAYERS = ["commands", "report", "pipeline", "stages", "config", "data", "engine", "nn"];
+const LAYERS = [
+  "commands",
+  "serve",
+  "report",
+  "pipeline",
+  "stages",
+  "config",
+  "data",
+  "engine",
+  "nn",
+];
 
 /** The library's source files, by folder (the entry points main.ts and mod.ts sit on top). */
 function sources(): string[] {
