@@ -275,6 +275,8 @@ function scores(summary: Record<string, unknown>): Record<string, number> {
 async function readBody(request: Request, max: number): Promise<string | null> {
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > max) return null;
+  // A declared length within the limit is all the body can hold: read it at once.
+  if (Number.isFinite(declared)) return await request.text();
   if (!request.body) return "";
   const chunks: Uint8Array[] = [];
   let length = 0;
