@@ -8,6 +8,7 @@
  *   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out file] [--label-column N]
  *   deno task report <run dir>                     (re)write a run's charts and report.html
  *   deno task serve <run dir|model.json|current>   serve predictions over HTTP
+ *   deno task export <run dir|model.json> --format onnx [--out model.onnx]
  *   deno task schema [file]                        the config's JSON Schema
  *
  * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error,
@@ -16,6 +17,7 @@
  */
 import { HELP, print, printError, USAGE, wantsHelp } from "./commands/cli.ts";
 import { evaluateCommand } from "./commands/evaluate.ts";
+import { exportCommand } from "./commands/export.ts";
 import { predictCommand } from "./commands/predict.ts";
 import { reportCommand } from "./commands/report.ts";
 import { scheduleCommand } from "./commands/schedule.ts";
@@ -58,6 +60,8 @@ export async function main(args: string[]): Promise<number> {
         return await reportCommand(rest);
       case "serve":
         return await serveCommand(rest);
+      case "export":
+        return await exportCommand(rest);
       case undefined:
       case "help":
       case "--help":

@@ -15,6 +15,7 @@ export const USAGE = `usage:
   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
   deno task report <run dir>
   deno task serve <run dir|model.json|<dir>/<name>/current> [--port 8080] [--host 127.0.0.1]
+  deno task export <run dir|model.json> --format onnx [--out model.onnx]
   deno task schema [output.json]`;
 
 /** Each command's `--help`: what it does, its arguments and options, and an example. */
@@ -106,6 +107,19 @@ Options:
 
 Example:
   deno task serve runs/penguins/current --port 8080`,
+  export: `deno task export <run dir|model.json> --format onnx [--out model.onnx]
+
+Write the model as ONNX (opset 13; tables also use ai.onnx.ml): it takes the raw features and
+applies the stored blank filling, one-hot encoding and normalisation, then the layers and the
+output. Inputs and outputs: docs/model-format.md.
+
+Options:
+  --format onnx          the format (the only one)
+  --out <file>           where to write it [model.onnx]
+  -h, --help             this help
+
+Example:
+  deno task export runs/default/latest --format onnx --out digits.onnx`,
   schema: `deno task schema
 
 Regenerate config.schema.json and docs/config.md from the zod schema (config/config.ts).

@@ -7,12 +7,25 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { configJsonSchema, GENERATED } from "../config/docs.ts";
+import { z } from "zod";
+import { configJsonSchema, GENERATED as CONFIG_FILES } from "../config/docs.ts";
+import { ModelFileSchema } from "../pipeline/model_file.ts";
 import { UsageError } from "../pipeline/errors.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import { print, USAGE, usage } from "./cli.ts";
 
 const REPOSITORY = join(import.meta.dirname!, "..");
+
+/** model.json's JSON Schema (docs/model-format.md describes it). */
+export function modelJsonSchema(): string {
+  return JSON.stringify(z.toJSONSchema(ModelFileSchema, { io: "input" }), null, 2) + "\n";
+}
+
+/** Every file `deno task schema` writes, by its path in the repository. */
+export const GENERATED: Record<string, () => string> = {
+  ...CONFIG_FILES,
+  "docs/model.schema.json": modelJsonSchema,
+};
 
 /** Write or print the schema. */
 export async function schemaCommand(args: string[]): Promise<number> {
