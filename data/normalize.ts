@@ -56,18 +56,8 @@ export function fitNormalization(
       }
       return { kind, divisor };
     }
-    case "minmax": {
-      const min = new Array<number>(features).fill(Infinity);
-      const max = new Array<number>(features).fill(-Infinity);
-      for (let i = 0; i < count; i++) {
-        for (let j = 0; j < features; j++) {
-          const v = x[i * features + j]!;
-          if (v < min[j]!) min[j] = v;
-          if (v > max[j]!) max[j] = v;
-        }
-      }
-      return { kind, min, max };
-    }
+    case "minmax":
+      return { kind, ...featureRanges(x, count, features) };
     case "zscore": {
       const mean = new Array<number>(features).fill(0);
       const std = new Array<number>(features).fill(0);
@@ -115,4 +105,22 @@ export function normalizeValues(
   for (let i = 0; i < x.length; i += features) {
     for (let j = 0; j < features; j++) x[i + j] = (x[i + j]! - offset[j]!) / divisor[j]!;
   }
+}
+
+/** Each feature's smallest and largest value over `count` rows of `features` values. */
+export function featureRanges(
+  x: ArrayLike<number>,
+  count: number,
+  features: number,
+): { min: number[]; max: number[] } {
+  const min = new Array<number>(features).fill(Infinity);
+  const max = new Array<number>(features).fill(-Infinity);
+  for (let i = 0; i < count; i++) {
+    for (let j = 0; j < features; j++) {
+      const v = x[i * features + j]!;
+      if (v < min[j]!) min[j] = v;
+      if (v > max[j]!) max[j] = v;
+    }
+  }
+  return { min, max };
 }

@@ -12,7 +12,8 @@ import { finalEvaluation } from "../stages/evaluate.ts";
 import type { RowCounts } from "../stages/load.ts";
 import type { NormalizedSplits } from "../stages/normalize.ts";
 import type { EarlyStopping } from "./early_stopping.ts";
-import { inputRangeOf, modelToJson } from "./model_file.ts";
+import { featureRanges } from "../data/normalize.ts";
+import { modelToJson } from "./model_file.ts";
 import type { Progress } from "./progress.ts";
 import { present, round, type RunCounters } from "./recorder.ts";
 import type { RunDirectory } from "./run_dir.ts";
@@ -191,7 +192,7 @@ function modelFor(f: Finishing, splits: NormalizedSplits) {
     normalization: splits.normalization,
     ...(splits.encoding ? { table: splits.encoding } : {}),
     ...(splits.train.target ? { target: splits.train.target } : {}),
-    inputRange: inputRangeOf(splits.train.x, splits.train.count, splits.train.features),
+    inputRange: featureRanges(splits.train.x, splits.train.count, splits.train.features),
   });
 }
 

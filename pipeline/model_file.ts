@@ -292,24 +292,6 @@ export function modelProblems(file: ModelFile): string[] {
   return problems;
 }
 
-/** Each input's smallest and largest value over some rows (features wide). */
-export function inputRangeOf(
-  x: ArrayLike<number>,
-  count: number,
-  features: number,
-): { min: number[]; max: number[] } {
-  const min = new Array<number>(features).fill(Infinity);
-  const max = new Array<number>(features).fill(-Infinity);
-  for (let i = 0; i < count; i++) {
-    for (let j = 0; j < features; j++) {
-      const v = x[i * features + j]!;
-      if (v < min[j]!) min[j] = v;
-      if (v > max[j]!) max[j] = v;
-    }
-  }
-  return { min, max };
-}
-
 /**
  * How many values lie far outside the training range: more than the range's own width (or, for
  * a feature that was constant, more than 1) beyond it.
