@@ -49,14 +49,14 @@ export async function evaluateRun(target: string, configPath?: string): Promise<
 
 /**
  * Evaluate the model of `target` (a run directory or model.json) on a loaded config's data,
- * with the model's normalisation and the kernels of the config's backend.
+ * with the model's normalisation, in float64.
  */
 export async function evaluateModelOn(
   target: string,
   loaded: LoadedConfig,
 ): Promise<EvaluationReport> {
   const { config } = loaded;
-  const model = await openModel(target, config.backend);
+  const model = await openModel(target);
   const { file } = model;
   // A tabular model encodes the raw rows its own way: the stored encoding, never refitted.
   const splits = await loadSplits(config.data.source, {
@@ -105,7 +105,6 @@ async function evaluateOnCsv(target: string, csv: string): Promise<EvaluationRep
   const path = resolve(csv);
   const raw = {
     task: file.task,
-    ...(recorded?.backend ? { backend: recorded.backend } : {}),
     model: { layers: file.architecture.layers },
     data: {
       source: {

@@ -7,7 +7,6 @@ import { stringify } from "csv-stringify/sync";
 import { loadCsv } from "../data/csv.ts";
 import { inTargetUnits } from "../data/dataset.ts";
 import { headBytes, isGzip, readIdxImages } from "../data/idx.ts";
-import type { BackendName } from "../engine/kernels/backends.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
 import { farOutside, type ModelFile, openModel } from "./model_file.ts";
@@ -20,8 +19,6 @@ export interface PredictOptions {
   labelColumn?: number | string;
   /** Whether the CSV has a header row [true]. */
   header?: boolean;
-  /** The kernels [the default: wasm where available]. */
-  backend?: BackendName;
   /** Told once about values the model never saw in training (unseen categories). */
   onWarning?: (message: string) => void;
 }
@@ -41,7 +38,7 @@ export async function predictFile(
   inputPath: string,
   options: PredictOptions = {},
 ): Promise<string> {
-  const model = await openModel(target, options.backend);
+  const model = await openModel(target);
   const { net, file } = model;
   const features = net.sizes[0]!;
   const { x, labels } = file.data.table

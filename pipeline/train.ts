@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { tap } from "rxjs";
 import { BatchSampler } from "../data/sampler.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { backendKernels } from "../engine/kernels/backends.ts";
 import type { Engine, Predictor } from "../engine/engine.ts";
 import { kernelPredictor } from "../engine/network_engine.ts";
 import { createOptimizer } from "../nn/optimizers.ts";
@@ -219,8 +218,8 @@ export async function train(
     progress?.done();
     engine.readParams();
     engine.dispose();
-    // The final evaluation and the model file see the network as evaluate and predict do.
-    const model = kernelPredictor(net, backendKernels(backend));
+    // The final evaluation sees the network as evaluate, predict and serve do: in float64.
+    const model = kernelPredictor(net);
     const summary = await finish(run, {
       name,
       config,

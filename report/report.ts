@@ -96,7 +96,7 @@ export async function writeReport(runDir: string, inputs?: ReportInputs): Promis
       withoutSelection(JSON.parse(configText)),
       join(runDir, "config.json"),
     );
-    const opened = await openModel(runDir, config.backend);
+    const opened = await openModel(runDir);
     test = await loadTestSplit(config, opened.file);
     opened.normalize(test.x);
     model = opened.predictor;

@@ -45,7 +45,7 @@ Deno.test("a model.json whose parts disagree is refused on load, for evaluate an
   });
 });
 
-Deno.test("a weight of 1e308 (finite, absurd) makes predict refuse, not print NaN", async () => {
+Deno.test("a weight of 1e308 (finite, absurd) is refused on load, not predicted with", async () => {
   await withTempDir(async (dir) => {
     const runDir = await trainTiny(dir);
     // Stored weights are base64 float64 or arrays: set the first one through the JSON.
@@ -59,7 +59,7 @@ Deno.test("a weight of 1e308 (finite, absurd) makes predict refuse, not print Na
     assert.equal(result.code, 1, result.stdout);
     assert.match(
       result.stderr,
-      /rows\.csv: row 0: the model's output is NaN; its weights or this row's values are out of range/,
+      /model\.json: not a valid model file\n✖ parameter W1 holds 1e\+308 \(at 0\): beyond float32's range/,
     );
     assert.doesNotMatch(result.stdout, /NaN/);
   });
