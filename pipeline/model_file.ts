@@ -288,7 +288,9 @@ export function modelProblems(file: ModelFile): string[] {
     const at = m.data.findIndex((v) => !(Math.abs(v) <= FLOAT32_MAX));
     if (at >= 0) {
       problems.push(
-        `parameter ${name} holds ${m.data[at]} (at ${at}): beyond float32's range, which no training produces (the WebAssembly engine computes in float32); the file is damaged`,
+        `parameter ${name} holds ${
+          m.data[at]
+        } (at ${at}): beyond float32's range, which no training produces (the WebAssembly engine computes in float32); the file is damaged`,
       );
       break;
     }
