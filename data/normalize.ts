@@ -93,15 +93,12 @@ export function normalizeValues(
     for (let i = 0; i < x.length; i++) x[i]! /= stats.divisor;
     return;
   }
-  const [offset, range] = stats.kind === "minmax"
-    ? [stats.min, stats.max.map((m, j) => m - stats.min[j]!)]
-    : [stats.mean, stats.std];
+  const { offset, divisor } = perFeature(stats);
   if (offset.length !== features) {
     throw new RangeError(
       `Expected normalisation statistics for ${features} features but found ${offset.length}`,
     );
   }
-  const divisor = range.map((r) => (r > 0 ? r : 1));
   for (let i = 0; i < x.length; i += features) {
     for (let j = 0; j < features; j++) x[i + j] = (x[i + j]! - offset[j]!) / divisor[j]!;
   }
@@ -123,4 +120,17 @@ export function featureRanges(
     }
   }
   return { min, max };
+}
+
+/**
+ * minmax and zscore as one affine map per feature, (x - offset) / divisor; a feature that did
+ * not vary in training (range or std 0) is divided by 1. The ONNX export builds the same map.
+ */
+export function perFeature(
+  stats: Extract<Normalization, { kind: "minmax" | "zscore" }>,
+): { offset: number[]; divisor: number[] } {
+  const [offset, range] = stats.kind === "minmax"
+    ? [stats.min, stats.max.map((m, j) => m - stats.min[j]!)]
+    : [stats.mean, stats.std];
+  return { offset, divisor: range.map((r) => (r > 0 ? r : 1)) };
 }

@@ -310,10 +310,29 @@ export function modelProblems(file: ModelFile): string[] {
 }
 
 /**
+ * Normalise raw feature rows (in place) and predict them, as predict and serve both do: the
+ * outputs, how many inputs lie far outside the training range, and the first output that is not
+ * finite with its row (null when every one is).
+ */
+export function predictRaw(
+  model: OpenModel,
+  x: Float64Array,
+): { y: Matrix; outside: number; nonFinite: { row: number; value: number } | null } {
+  const features = model.net.sizes[0]!;
+  model.normalize(x);
+  const range = model.file.data.inputRange;
+  const outside = range ? farOutside(x, features, range) : 0;
+  const y = model.predictor.predict(new Matrix(x.length / features, features, x));
+  const bad = y.data.findIndex((v) => !Number.isFinite(v));
+  const nonFinite = bad < 0 ? null : { row: Math.floor(bad / y.cols), value: y.data[bad]! };
+  return { y, outside, nonFinite };
+}
+
+/**
  * How many values lie far outside the training range: more than the range's own width (or, for
  * a feature that was constant, more than 1) beyond it.
  */
-export function farOutside(
+function farOutside(
   x: ArrayLike<number>,
   features: number,
   range: { min: number[]; max: number[] },

@@ -6,6 +6,7 @@
  * onnx.proto's field numbers. Inputs and outputs: docs/model-format.md.
  * @module
  */
+import { perFeature } from "../data/normalize.ts";
 import { encodeMessage, type Field } from "../data/protobuf.ts";
 import type { ModelFile } from "./model_file.ts";
 
@@ -182,11 +183,9 @@ export function toOnnx(file: ModelFile): Uint8Array {
   const n = file.data.normalization;
   if (n.kind === "scale") x = g.node("Div", [x, g.floats([], [n.divisor])]);
   else if (n.kind === "minmax" || n.kind === "zscore") {
-    const [offset, range] = n.kind === "minmax"
-      ? [n.min, n.max.map((m, j) => m - n.min[j]!)]
-      : [n.mean, n.std];
+    const { offset, divisor } = perFeature(n);
     x = g.node("Sub", [x, g.floats([features], offset)]);
-    x = g.node("Div", [x, g.floats([features], range.map((r) => (r > 0 ? r : 1)))]);
+    x = g.node("Div", [x, g.floats([features], divisor)]);
   }
   const L = a.layers.length - 1;
   for (let l = 1; l <= L; l++) {

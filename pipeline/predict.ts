@@ -9,7 +9,7 @@ import { inTargetUnits } from "../data/dataset.ts";
 import { headBytes, isGzip, readIdxImages } from "../data/idx.ts";
 import { argmax, Matrix } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
-import { farOutside, type ModelFile, openModel } from "./model_file.ts";
+import { type ModelFile, openModel, predictRaw } from "./model_file.ts";
 import { readTable } from "../data/table.ts";
 import { cellValue, encodeTable, type TableEncoding, unseenWarning } from "../data/tabular.ts";
 
@@ -44,16 +44,17 @@ export async function predictFile(
   const { x, labels } = file.data.table
     ? await readRawRows(file.data.table, inputPath, options)
     : await readFeatureRows(file, features, inputPath, options);
-  model.normalize(x);
-  const range = file.data.inputRange;
-  const outside = range ? farOutside(x, features, range) : 0;
+  const { y, outside, nonFinite } = predictRaw(model, x);
   if (outside > 0) {
     options.onWarning?.(
       `${inputPath}: ${outside} of ${x.length} input values lie far outside the training range (more than its width beyond it): those rows' predictions are extrapolations; check that the input is in the training data's units`,
     );
   }
-  const y = model.predictor.predict(new Matrix(x.length / features, features, x));
-  checkFinite(y, inputPath);
+  if (nonFinite) {
+    throw new RangeError(
+      `${inputPath}: row ${nonFinite.row}: the model's output is ${nonFinite.value}; its weights or this row's values are out of range`,
+    );
+  }
   const echo = labels ? ["label"] : [];
   if (file.task === "regression") {
     const values = inTargetUnits(y, file.data.target);
@@ -158,16 +159,4 @@ async function readFeatureRows(
     }
   }
   return { x, labels };
-}
-
-/** A model whose outputs overflow (a damaged or extreme weight) must not answer with NaN. */
-function checkFinite(y: Matrix, inputPath: string): void {
-  const bad = y.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new RangeError(
-      `${inputPath}: row ${Math.floor(bad / y.cols)}: the model's output is ${
-        y.data[bad]
-      }; its weights or this row's values are out of range`,
-    );
-  }
 }

@@ -7,9 +7,9 @@
  */
 import { inTargetUnits } from "../data/dataset.ts";
 import { encodeRows, type RawCell, unseenWarning } from "../data/tabular.ts";
-import { argmax, Matrix } from "../nn/matrix.ts";
+import { argmax } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
-import { farOutside, type OpenModel } from "./model_file.ts";
+import { type OpenModel, predictRaw } from "./model_file.ts";
 
 /** A row that cannot be predicted: `path` says where (rows[3], rows[3].island). */
 export class RowError extends Error {
@@ -34,7 +34,7 @@ export function predictRows(
   const { file, net } = model;
   const features = net.sizes[0]!;
   const warnings: string[] = [];
-  let x: Float32Array | Float64Array;
+  let x: Float64Array;
   const table = file.data.table;
   if (table) {
     const names = table.columns.map((c) => c.name);
@@ -55,7 +55,7 @@ export function predictRows(
       const at = message.indexOf(": ");
       throw new RowError(message.slice(0, at), message.slice(at + 2));
     }
-    x = encoded.x;
+    x = Float64Array.from(encoded.x);
     const unseen = unseenWarning(encoded.report, "the request");
     if (unseen) warnings.push(unseen);
   } else {
@@ -81,19 +81,14 @@ export function predictRows(
       });
     });
   }
-  const input = Float64Array.from(x);
-  model.normalize(input);
-  const range = file.data.inputRange;
-  const outside = range ? farOutside(input, features, range) : 0;
+  const { y, outside, nonFinite } = predictRaw(model, x);
   if (outside > 0) {
-    warnings.push(`${outside} of ${input.length} input values lie far outside the training range`);
+    warnings.push(`${outside} of ${x.length} input values lie far outside the training range`);
   }
-  const y = model.predictor.predict(new Matrix(rows.length, features, input));
-  const bad = y.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
+  if (nonFinite) {
     throw new RowError(
-      `rows[${Math.floor(bad / y.cols)}]`,
-      `the model's output is ${y.data[bad]}; its weights or this row's values are out of range`,
+      `rows[${nonFinite.row}]`,
+      `the model's output is ${nonFinite.value}; its weights or this row's values are out of range`,
     );
   }
   if (file.task === "regression") {

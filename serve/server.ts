@@ -7,7 +7,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { type OpenModel, openModel } from "../pipeline/model_file.ts";
+import { modelPathOf, type OpenModel, openModel } from "../pipeline/model_file.ts";
 import { predictRows, RowError } from "../pipeline/predict_rows.ts";
 
 /** Options of {@linkcode startServer}. */
@@ -70,7 +70,7 @@ export async function startServer(options: ServeOptions): Promise<PredictionServ
     if (checking) return;
     checking = true;
     try {
-      const path = await Deno.realPath(await modelFileOf(options.target));
+      const path = await Deno.realPath(await modelPathOf(options.target));
       if (path === serving.path || path === failedPath) return;
       try {
         const next = await load(options.target);
@@ -201,14 +201,9 @@ const ROUTES: Record<string, { method: string }> = {
   "/metrics": { method: "GET" },
 };
 
-/** The model.json a target names. */
-async function modelFileOf(target: string): Promise<string> {
-  return (await Deno.stat(target)).isDirectory ? join(target, "model.json") : target;
-}
-
 /** Load and check the target's model, and describe it. */
 async function load(target: string): Promise<Serving> {
-  const path = await Deno.realPath(await modelFileOf(target));
+  const path = await Deno.realPath(await modelPathOf(target));
   const model = await openModel(path);
   // A model must answer before it serves: one row of zeros through the whole path.
   model.predictor.predict({

@@ -40,6 +40,16 @@ async function runUntil(
   return { code: (await child.status).code, events, stderr: await stderr };
 }
 
+/** Start a run, SIGTERM it at its first checkpoint: its run directory and what it said. */
+async function stopAfterFirstCheckpoint(args: string[]) {
+  let runDir = "";
+  const result = await runUntil(args, (e) => {
+    if (e.event === "started") runDir = String(e.runDir);
+    return e.event === "checkpoint";
+  }, "SIGTERM");
+  return { runDir, result };
+}
+
 const LONG = [
   "--set",
   "training.epochs=400",
@@ -138,15 +148,9 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
 
 Deno.test("a retraining stopped by SIGTERM resumes with retrain --resume, under the gate", async () => {
   await withTempDir(async (dir) => {
-    let runDir = "";
     const split = ["--set", "data.split={ validation: 0.2 }"];
-    const result = await runUntil(
+    const { runDir, result } = await stopAfterFirstCheckpoint(
       ["retrain", tiny, "--set", `output.dir=${dir}`, ...split, ...LONG],
-      (e) => {
-        if (e.event === "started") runDir = String(e.runDir);
-        return e.event === "checkpoint";
-      },
-      "SIGTERM",
     );
     assert.equal(result.code, 143, result.stderr);
     const messages = result.events.filter((e) => e.event === "message").map((e) =>
@@ -176,14 +180,8 @@ Deno.test("a retraining stopped by SIGTERM resumes with retrain --resume, under 
 
 Deno.test("two resumes of the same run: the second is refused while the first runs", async () => {
   await withTempDir(async (dir) => {
-    let runDir = "";
-    await runUntil(
+    const { runDir } = await stopAfterFirstCheckpoint(
       ["train", tiny, "--set", `output.dir=${dir}`, ...LONG],
-      (e) => {
-        if (e.event === "started") runDir = String(e.runDir);
-        return e.event === "checkpoint";
-      },
-      "SIGTERM",
     );
     const resume = () =>
       cli(["train", tiny, "--set", `output.dir=${dir}`, ...LONG, "--resume", runDir]);
@@ -412,14 +410,8 @@ Deno.test("run names and links: no hidden names, resume through latest, a latest
     );
 
     // --resume through the latest link continues the run it points at; the link stays a link.
-    let runDir = "";
-    await runUntil(
+    const { runDir } = await stopAfterFirstCheckpoint(
       ["train", tiny, "--set", `output.dir=${dir}`, ...LONG],
-      (e) => {
-        if (e.event === "started") runDir = String(e.runDir);
-        return e.event === "checkpoint";
-      },
-      "SIGTERM",
     );
     const latest = join(dir, "tiny", "latest");
     await Deno.symlink(runDir.slice(join(dir, "tiny").length + 1), latest);
