@@ -7,7 +7,7 @@ import { stringify } from "csv-stringify/sync";
 import { loadCsv } from "../data/csv.ts";
 import { inTargetUnits } from "../data/dataset.ts";
 import { headBytes, isGzip, readIdxImages } from "../data/idx.ts";
-import { argmax, Matrix } from "../nn/matrix.ts";
+import { argmax } from "../nn/matrix.ts";
 import { classNamesOf } from "./evaluate_run.ts";
 import { type ModelFile, openModel, predictRaw } from "./model_file.ts";
 import { readTable } from "../data/table.ts";
