@@ -9,6 +9,10 @@
  *   deno task report <run dir>                     (re)write a run's charts and report.html
  *   deno task serve <run dir|model.json|current>   serve predictions over HTTP
  *   deno task export <run dir|model.json> --format onnx [--out model.onnx]
+ *   deno task sweep <sweep.yaml> [--parallel N]   hyperparameter search on validation data
+ *   deno task sweep --resume <sweep dir>           continue a stopped sweep
+ *   deno task sweep <sweep.yaml> --queue redis://… trials on a BullMQ queue
+ *   deno task worker --queue redis://…             run queued trials and scheduled retrainings
  *   deno task schema [file]                        the config's JSON Schema
  *
  * Exit codes: 0 success, 1 runtime failure (data error, divergence), 2 usage or config error,
@@ -23,7 +27,9 @@ import { reportCommand } from "./commands/report.ts";
 import { scheduleCommand } from "./commands/schedule.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { sweepCommand } from "./commands/sweep.ts";
 import { trainCommand } from "./commands/train.ts";
+import { workerCommand } from "./commands/worker.ts";
 import { ConfigError } from "./config/errors.ts";
 import { UsageError } from "./pipeline/errors.ts";
 
@@ -62,6 +68,10 @@ export async function main(args: string[]): Promise<number> {
         return await serveCommand(rest);
       case "export":
         return await exportCommand(rest);
+      case "sweep":
+        return await sweepCommand(rest);
+      case "worker":
+        return await workerCommand(rest);
       case undefined:
       case "help":
       case "--help":

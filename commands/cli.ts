@@ -10,12 +10,14 @@ export const USAGE = `usage:
   deno task train [config.yaml|json] [--set key=value]... [--resume <run dir>] [--log json]
       [--dashboard [port]] [--keep-serving] [--dashboard-host <address>]
   deno task retrain <config> [--set key=value]... [--log json]
-  deno task schedule <config>
+  deno task schedule <config> [--queue redis://host:port [--remove]]
   deno task evaluate <run dir|model.json> [config] [--json]
   deno task predict <run dir|model.json> <input.csv|idx[.gz]> [--out predictions.csv] [--label-column N] [--no-header]
   deno task report <run dir>
   deno task serve <run dir|model.json|<dir>/<name>/current> [--port 8080] [--host 127.0.0.1]
   deno task export <run dir|model.json> --format onnx [--out model.onnx]
+  deno task sweep <sweep.yaml> [--parallel N] [--queue redis://host:port] | --resume <sweep folder>
+  deno task worker --queue redis://host:port [--concurrency N] [--lock-seconds 30]
   deno task schema [output.json]`;
 
 /** Each command's `--help`: what it does, its arguments and options, and an example. */
@@ -51,13 +53,19 @@ Options:
 
 Example:
   deno task retrain examples/penguins.yaml`,
-  schedule: `deno task schedule <config> [--set key=value]...
+  schedule: `deno task schedule <config> [--set key=value]... [--queue redis://host:port [--remove]]
 
 Retrain on the config's schedule (schedule.cron, 5 fields, UTC), each retraining in its own
 process, until stopped. docs/runs.md describes cron and systemd alternatives.
 
-Example:
-  deno task schedule configs/mine.yaml`,
+With --queue, register the schedule in Redis as a BullMQ job scheduler instead and exit: at each
+tick exactly one of the workers (deno task worker --queue …) retrains, under a Redis lock, into
+the config's output folder, which must be shared storage. --remove takes the schedule off.
+A queue schedule may start with a sixth field of seconds. docs/scale-out.md
+
+Examples:
+  deno task schedule configs/mine.yaml
+  deno task schedule configs/mine.yaml --queue redis://10.0.0.5:6379`,
   evaluate: `deno task evaluate <run dir|model.json> [config] [--json]
 
 Score a saved model on a config's data (default: the run's own config), with the model's stored
@@ -120,6 +128,44 @@ Options:
 
 Example:
   deno task export runs/default/latest --format onnx --out digits.onnx`,
+  sweep: `deno task sweep <sweep.yaml> [options]
+deno task sweep --resume <sweep folder>
+
+Search hyperparameters as the book's chapter 6 does: each trial is an ordinary run of the base
+config with sampled values (applied as --set), judged on a validation metric, never the test
+set. Writes <output.dir>/<name>/<timestamp>/ with trials.csv, best.json (the winner's config,
+ready for deno task train), sweep.svg, curves.svg and report.html. The sweep file's keys:
+docs/sweeps.md. Exit 0 with a best trial, 1 when none finished, 2 for a bad sweep file,
+130/143 when stopped (running trials checkpoint; --resume continues).
+
+Options:
+  --parallel N           trials at once, each in its own process [sweep file, else the cores]
+  --queue redis://h:p    put the trials on a BullMQ queue for deno task worker processes on any
+                         machines (docs/scale-out.md); again with --resume to collect them
+  --resume <folder>      continue a stopped sweep: finished trials are kept, stopped ones
+                         continue from their checkpoints
+  --quiet                no progress lines
+  -h, --help             this help
+
+Example:
+  deno task sweep configs/ch06-search.yaml`,
+  worker: `deno task worker --queue redis://host:port [options]
+
+Take gradstream's jobs from a BullMQ queue until stopped: sweep trials (each an ordinary run in
+a temporary folder; results go back through the queue, so no shared disk is needed) and
+scheduled retrainings (promoted into the config's shared output folder under a Redis lock).
+A worker killed mid-trial loses nothing: once its lock expires the trial runs again on another
+worker. SIGINT/SIGTERM finish the jobs in hand; a second one exits at once. docs/scale-out.md
+
+Options:
+  --queue <url>          the Redis server, redis://[user:password@]host[:port][/db]
+  --concurrency N        jobs at once, each in its own process [1]
+  --lock-seconds S       how long a job's lock lasts without renewal: how soon a dead worker's
+                         job runs again elsewhere [30]
+  -h, --help             this help
+
+Example:
+  deno task worker --queue redis://10.0.0.5:6379 --concurrency 2`,
   schema: `deno task schema
 
 Regenerate config.schema.json and docs/config.md from the zod schema (config/config.ts).

@@ -5,8 +5,10 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Queue } from "bullmq";
 import { UsageError } from "../pipeline/errors.ts";
-import { loadConfig } from "../pipeline/load_config.ts";
+import { type LoadedConfig, loadConfig } from "../pipeline/load_config.ts";
+import { connectionOf, QUEUE_NAME, ready } from "../queue/queue.ts";
 import { print, printError, USAGE, usage } from "./cli.ts";
 
 /** The permissions a training or retraining process needs (the tasks in deno.json give them). */
@@ -28,15 +30,26 @@ export async function scheduleCommand(args: string[]): Promise<number> {
     parseArgs({
       args,
       allowPositionals: true,
-      options: { set: { type: "string", multiple: true } },
+      options: {
+        set: { type: "string", multiple: true },
+        queue: { type: "string" },
+        remove: { type: "boolean" },
+      },
     })
   );
   if (positionals.length !== 1) throw new UsageError(`schedule takes one config file\n${USAGE}`);
   const loaded = await loadConfig(positionals[0]!, values.set ?? []);
+  if (values.queue !== undefined) return await scheduleOnQueue(loaded, values.queue, !!values.remove);
+  if (values.remove) throw new UsageError(`--remove takes a schedule off a queue: give --queue`);
   const cron = loaded.config.schedule?.cron;
   if (!cron) {
     throw new UsageError(
       `${positionals[0]}: no schedule; add e.g. schedule: { cron: "0 3 * * *" } (UTC)`,
+    );
+  }
+  if (cron.trim().split(/\s+/).length === 6) {
+    throw new UsageError(
+      `${positionals[0]}: "${cron}" has a seconds field, which only schedule --queue (BullMQ) takes; this schedule runs on Deno.cron: 5 fields`,
     );
   }
   print(
@@ -48,6 +61,48 @@ export async function scheduleCommand(args: string[]): Promise<number> {
     print(`${new Date().toISOString()} retrain "${loaded.name}" exited ${code}\n`);
   });
   return await new Promise<number>(() => {}); // serves until stopped
+}
+
+/** How long finished retraining jobs stay in Redis (for `/metrics`-style inspection): 7 days. */
+const KEEP_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Register the config's cron as a BullMQ job scheduler (or take it off with `remove`): Redis
+ * then holds the schedule, and at each tick exactly one of the workers (`deno task worker`)
+ * takes the retraining. Registering again replaces the schedule, never doubles it.
+ */
+async function scheduleOnQueue(loaded: LoadedConfig, url: string, remove: boolean): Promise<number> {
+  const connection = usage(() => connectionOf(url));
+  const queue = new Queue(QUEUE_NAME, { connection });
+  queue.on("error", () => {});
+  try {
+    await ready(queue, connection);
+    const id = `retrain-${loaded.name}`;
+    if (remove) {
+      const removed = await queue.removeJobScheduler(id);
+      print(`${removed ? "removed" : "there was no"} schedule "${id}" on ${url}\n`);
+      return 0;
+    }
+    const cron = loaded.config.schedule?.cron;
+    if (!cron) {
+      throw new UsageError(
+        `${loaded.file}: no schedule; add e.g. schedule: { cron: "0 3 * * *" } (UTC)`,
+      );
+    }
+    await queue.upsertJobScheduler(id, { pattern: cron.trim(), tz: "UTC" }, {
+      name: "retrain",
+      data: { kind: "retrain", name: loaded.name, config: loaded.config },
+      opts: { removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS } },
+    });
+    print(
+      `scheduled "${id}" on ${url}: "${cron}" (UTC); workers (deno task worker --queue ${url}) run each tick once; the promotion folder ${
+        join(loaded.config.output.dir, loaded.name)
+      } must be the same shared path on every worker\n`,
+    );
+    return 0;
+  } finally {
+    await queue.close();
+  }
 }
 
 /**

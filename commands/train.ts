@@ -19,7 +19,7 @@ const DEFAULT_CONFIG = join(import.meta.dirname!, "..", "configs", "default.yaml
 /** The dashboard's port when `--dashboard` names none. */
 const DEFAULT_DASHBOARD_PORT = 8787;
 /** Exit codes of a run stopped by a signal (checkpoint written): 128 + the signal number. */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 /** Exit code of a retraining whose model was not promoted. */
 const NOT_PROMOTED = 3;
 /** Exit code of a run that trained but could not write its report. */
@@ -162,7 +162,7 @@ function headline(loaded: LoadedConfig, resuming: boolean): string {
  * SIGINT/SIGTERM: finish the step, write a checkpoint, exit 130/143; a second one exits at
  * once (every file is written by rename, so nothing is left half-written).
  */
-function stopOnSignals(): { signal: AbortSignal; remove(): void } {
+export function stopOnSignals(): { signal: AbortSignal; remove(): void } {
   const controller = new AbortController();
   const handlers = (["SIGINT", "SIGTERM"] as const).map((name) => {
     const handler = () => {

@@ -9,7 +9,7 @@ const positiveInt = () => z.int().positive();
 
 /** A run's name: one folder name, never `.`, `..` or hidden (a name starting with a dot). */
 export const RUN_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
-const runName = () =>
+export const runName = () =>
   z.string().regex(
     RUN_NAME,
     "use letters, digits, '.', '_' or '-', not starting with '.' (the name is a folder under output.dir)",
@@ -83,6 +83,9 @@ const Split = z.strictObject({
   stratify: z.boolean().optional().describe(
     "Every class keeps its share in each part [true for classification; regression: random].",
   ),
+  seed: z.int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe(
+    "The parts' own seed, so that runs with different seeds (a sweep's trials) share the same test and validation rows [the run's seed].",
+  ),
 });
 
 const Columns = z.strictObject({
@@ -117,7 +120,7 @@ export const SELECTION_METRICS = [
   "validationRmse",
 ] as const;
 
-const selectionMetric = () =>
+export const selectionMetric = () =>
   z.enum(SELECTION_METRICS, {
     error: (issue) =>
       typeof issue.input === "string" && /^(test|train)/.test(issue.input)
@@ -345,10 +348,12 @@ export const ConfigSchema = z.strictObject({
   ),
   schedule: z.strictObject({
     cron: z.string().regex(
-      /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s*$/,
+      /^\s*(\S+\s+)?\S+\s+\S+\s+\S+\s+\S+\s+\S+\s*$/,
       'expected 5 cron fields, e.g. "0 3 * * *"',
     ),
-  }).optional().describe("When deno task schedule retrains: a 5-field cron expression, in UTC."),
+  }).optional().describe(
+    "When deno task schedule retrains: a 5-field cron expression, in UTC (a leading sixth field of seconds only with schedule --queue).",
+  ),
   output: z.strictObject({
     dir: z.string().min(1).default("runs").describe("Runs go to <dir>/<name>/<timestamp>/."),
   }).default({ dir: "runs" }).describe("Where the run directory goes (relative to the config)."),

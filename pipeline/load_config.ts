@@ -329,7 +329,7 @@ function checkSplits(config: Config, problems: string[]): void {
 }
 
 /** A selection metric must be one the task measures: RMSE for regression, not accuracy. */
-function checkMetricTask(
+export function checkMetricTask(
   metric: SelectionMetric,
   task: Config["task"],
   path: string,

@@ -178,8 +178,8 @@ async function mistakeTiles(
       `<figure><img src="${url}" width="84" height="${
         Math.round(84 * image.height / image.width)
       }" alt="test sample ${m.index}"><figcaption>true <b>${
-        escape(classNames[m.label]!)
-      }</b><br>predicted <b>${escape(classNames[m.predicted]!)}</b><br>p = ${
+        escapeHtml(classNames[m.label]!)
+      }</b><br>predicted <b>${escapeHtml(classNames[m.predicted]!)}</b><br>p = ${
         m.probability.toFixed(3)
       }</figcaption></figure>`,
     );
@@ -258,7 +258,7 @@ function reportHtml(r: {
     const c = scores?.[name];
     const cell = (v: number | undefined) =>
       `<td>${v === undefined || v === null || Number.isNaN(v) ? "-" : v.toFixed(4)}</td>`;
-    return `<tr><th>${escape(name)}</th>${cell(a)}${
+    return `<tr><th>${escapeHtml(name)}</th>${cell(a)}${
       c ? `${cell(c.precision)}${cell(c.recall)}${cell(c.f1)}<td>${c.support}</td>` : ""
     }</tr>`;
   }).join("");
@@ -275,7 +275,7 @@ function reportHtml(r: {
     : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>gradstream report: ${escape(r.meta.name)} (seed ${r.meta.seed})</title>
+<title>gradstream report: ${escapeHtml(r.meta.name)} (seed ${r.meta.seed})</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:32px;border-bottom:1px solid #ddd}
@@ -285,7 +285,7 @@ figure img,.weights img{image-rendering:pixelated;border:1px solid #ccc;backgrou
 .weights{display:flex;flex-wrap:wrap;gap:4px} pre{background:#f6f6f6;padding:12px;overflow:auto;max-height:360px}
 .cols{display:flex;gap:48px;flex-wrap:wrap}
 </style></head><body>
-<h1>Run “${escape(r.meta.name)}”</h1>
+<h1>Run “${escapeHtml(r.meta.name)}”</h1>
 <p>seed ${r.meta.seed} · ${headline}</p>
 <div class="cols"><div><h2>Summary</h2><table>${rows}</table></div>
 ${
@@ -318,12 +318,13 @@ ${
       }</div>`
       : ""
   }
-<h2>Config</h2><pre>${escape(r.configText)}</pre>
+<h2>Config</h2><pre>${escapeHtml(r.configText)}</pre>
 </body></html>
 `;
 }
 
-function escape(text: string): string {
+/** Text made safe inside HTML. */
+export function escapeHtml(text: string): string {
   return text.replace(
     /[&<>"]/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,

@@ -58,7 +58,8 @@ export interface LoadOptions {
 /** The load options a config implies. */
 export function loadOptions(config: Config): LoadOptions {
   return {
-    seed: config.seed,
+    // The parts follow data.split.seed when given, so that a sweep's trials share them.
+    seed: config.data.split?.seed ?? config.seed,
     task: config.task,
     missing: config.data.missing,
     ...(config.data.split ? { split: config.data.split } : {}),
