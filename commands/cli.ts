@@ -144,7 +144,7 @@ Options:
                          machines (docs/scale-out.md); again with --resume to collect them
   --resume <folder>      continue a stopped sweep: finished trials are kept, stopped ones
                          continue from their checkpoints
-  --quiet                no progress lines
+  --quiet                no line per trial
   -h, --help             this help
 
 Example:

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { UsageError } from "../pipeline/errors.ts";
-import { type LoadedConfig, loadConfig } from "../pipeline/load_config.ts";
+import { loadConfig, type LoadedConfig } from "../pipeline/load_config.ts";
 import { connectionOf, QUEUE_NAME, ready } from "../queue/queue.ts";
 import { print, printError, USAGE, usage } from "./cli.ts";
 
@@ -39,7 +39,9 @@ export async function scheduleCommand(args: string[]): Promise<number> {
   );
   if (positionals.length !== 1) throw new UsageError(`schedule takes one config file\n${USAGE}`);
   const loaded = await loadConfig(positionals[0]!, values.set ?? []);
-  if (values.queue !== undefined) return await scheduleOnQueue(loaded, values.queue, !!values.remove);
+  if (values.queue !== undefined) {
+    return await scheduleOnQueue(loaded, values.queue, !!values.remove);
+  }
   if (values.remove) throw new UsageError(`--remove takes a schedule off a queue: give --queue`);
   const cron = loaded.config.schedule?.cron;
   if (!cron) {
@@ -49,7 +51,9 @@ export async function scheduleCommand(args: string[]): Promise<number> {
   }
   if (cron.trim().split(/\s+/).length === 6) {
     throw new UsageError(
-      `${positionals[0]}: "${cron}" has a seconds field, which only schedule --queue (BullMQ) takes; this schedule runs on Deno.cron: 5 fields`,
+      `${
+        positionals[0]
+      }: "${cron}" has a seconds field, which only schedule --queue (BullMQ) takes; this schedule runs on Deno.cron: 5 fields`,
     );
   }
   print(
@@ -71,7 +75,11 @@ const KEEP_SECONDS = 7 * 24 * 3600;
  * then holds the schedule, and at each tick exactly one of the workers (`deno task worker`)
  * takes the retraining. Registering again replaces the schedule, never doubles it.
  */
-async function scheduleOnQueue(loaded: LoadedConfig, url: string, remove: boolean): Promise<number> {
+async function scheduleOnQueue(
+  loaded: LoadedConfig,
+  url: string,
+  remove: boolean,
+): Promise<number> {
   const connection = usage(() => connectionOf(url));
   const queue = new Queue(QUEUE_NAME, { connection });
   queue.on("error", () => {});

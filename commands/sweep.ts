@@ -55,11 +55,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
   if ((positionals.length === 1) === (values.resume !== undefined) || positionals.length > 1) {
     throw new UsageError(`sweep takes one sweep file, or --resume <sweep folder>\n${USAGE}`);
   }
-  const parallel = values.parallel === undefined
-    ? undefined
-    : Number(values.parallel);
+  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
   if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) {
-    throw new UsageError(`--parallel takes a whole number of trials (1 or more), not ${values.parallel}`);
+    throw new UsageError(
+      `--parallel takes a whole number of trials (1 or more), not ${values.parallel}`,
+    );
   }
   if (values.queue !== undefined) usage(() => connectionOf(values.queue!));
   let plan: SweepPlan;
@@ -79,12 +79,12 @@ export async function sweepCommand(args: string[]): Promise<number> {
   const at = queue
     ? plan.records.length
     : parallel ?? plan.sweep.parallel ?? navigator.hardwareConcurrency ?? 1;
-  log(
+  print(
     `gradstream: sweep "${plan.sweep.name}", ${plan.records.length} trials (${plan.sweep.method}), ${
       queue ? `on the queue ${values.queue}` : `${at} at a time`
-    }, judged on ${plan.sweep.metric}`,
+    }, judged on ${plan.sweep.metric}\n`,
   );
-  log(`sweep folder: ${dir}`);
+  print(`sweep folder: ${dir}\n`);
   const signals = stopOnSignals();
   let outcome: "done" | "stopped";
   try {
@@ -115,9 +115,9 @@ export async function sweepCommand(args: string[]): Promise<number> {
   print(`trials: ${counts}\n`);
   if (best) {
     print(
-      `best: trial ${best.trial}, ${plan.sweep.metric} ${
-        trialMetric(best, plan.minimize)
-      } (${Object.entries(best.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})\n`,
+      `best: trial ${best.trial}, ${plan.sweep.metric} ${trialMetric(best, plan.minimize)} (${
+        Object.entries(best.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")
+      })\n`,
     );
   } else printError("no trial finished: no best.json\n");
   print(`wrote ${files.join(", ")} in ${dir}\n`);

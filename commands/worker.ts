@@ -82,7 +82,9 @@ export async function workerCommand(args: string[]): Promise<number> {
 
 function wholeNumber(text: string, flag: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} takes a whole number ≥ 1, not ${text}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} takes a whole number ≥ 1, not ${text}`);
+  }
   return n;
 }
 

@@ -168,7 +168,9 @@ function typeOf(node: Node): string {
   if (union) {
     // Object shapes told apart by their keys (a sweep's { uniform } or { logUniform }).
     const shape = (v: Node) =>
-      v.type === "object" && v.properties ? `{ ${Object.keys(v.properties).join(", ")} }` : typeOf(v);
+      v.type === "object" && v.properties
+        ? `{ ${Object.keys(v.properties).join(", ")} }`
+        : typeOf(v);
     return union.map(shape).join(" \\| ");
   }
   if (node.type === "array") {

@@ -62,9 +62,12 @@ export const SweepSchema = z.strictObject({
   goal: z.enum(["maximize", "minimize"]).optional().describe(
     "[minimize for validationLoss and validationRmse, maximize otherwise]",
   ),
-  space: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, {
-    message: "Expected a dotted config key such as optimizer.learningRate",
-  }), Distribution).refine((s) => Object.keys(s).length > 0, {
+  space: z.record(
+    z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, {
+      message: "Expected a dotted config key such as optimizer.learningRate",
+    }),
+    Distribution,
+  ).refine((s) => Object.keys(s).length > 0, {
     message: "Expected at least one key to vary",
   }).describe("Config keys (dotted, as in --set) and how each is drawn."),
   parallel: positiveInt().optional().describe(

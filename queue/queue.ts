@@ -51,7 +51,9 @@ export function connectionOf(url: string): Connection {
   }
   const db = parsed.pathname.replace(/^\//, "");
   if (db !== "" && !/^\d+$/.test(db)) {
-    throw new RangeError(`--queue: the path of "${url}" must be a database number (/0), not /${db}`);
+    throw new RangeError(
+      `--queue: the path of "${url}" must be a database number (/0), not /${db}`,
+    );
   }
   return {
     host: parsed.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1",

@@ -64,7 +64,8 @@ export function sweepChartSpec(plan: SweepPlan): Record<string, unknown> {
     $schema: SCHEMA,
     title: {
       text: `${metric} against each swept key`,
-      subtitle: `sweep "${plan.sweep.name}", ${plan.records.length} trials, seed ${plan.sweep.seed}`,
+      subtitle:
+        `sweep "${plan.sweep.name}", ${plan.records.length} trials, seed ${plan.sweep.seed}`,
     },
     data: { values },
     hconcat: Object.entries(plan.sweep.space).map(([key, d]) => {
@@ -162,7 +163,10 @@ function reportHtml(
       escapeHtml(r.error ?? "")
     }</td></tr>`;
   };
-  const ordered = [...ranked(plan), ...plan.records.filter((r) => trialMetric(r, plan.minimize) === null)];
+  const ordered = [
+    ...ranked(plan),
+    ...plan.records.filter((r) => trialMetric(r, plan.minimize) === null),
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>gradstream sweep: ${escapeHtml(plan.sweep.name)}</title>
@@ -177,7 +181,9 @@ table{border-collapse:collapse} th,td{padding:2px 12px 2px 0;text-align:left} th
   } is better), never on the test set.</p>
 <p>${
     best
-      ? `Best: trial ${best.trial} with ${metric} ${trialMetric(best, plan.minimize)!.toFixed(4)} (${
+      ? `Best: trial ${best.trial} with ${metric} ${
+        trialMetric(best, plan.minimize)!.toFixed(4)
+      } (${
         escapeHtml(keys.map((k) => `${k} = ${format(best.values[k])}`).join(", "))
       }); its full config is best.json, ready for <code>deno task train best.json</code>.`
       : "No trial finished: there is no best config."
@@ -195,5 +201,7 @@ ${ordered.map(row).join("\n")}
 }
 
 function format(value: unknown): string {
-  return typeof value === "number" ? Number(value.toPrecision(4)).toString() : JSON.stringify(value);
+  return typeof value === "number"
+    ? Number(value.toPrecision(4)).toString()
+    : JSON.stringify(value);
 }

@@ -27,7 +27,7 @@ import { readTextOrThrow } from "../data/errors.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import { bestEvaluation, judge, type TrialRecord } from "./prune.ts";
 import { trialsOf } from "./sample.ts";
-import { type TrialOutcome, type TrialSpec, trialOverrides } from "./trial.ts";
+import { type TrialOutcome, trialOverrides, type TrialSpec } from "./trial.ts";
 
 /** A validated sweep, ready to run. */
 export interface SweepPlan {
@@ -69,7 +69,9 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   );
   const raw = parseConfigText(text, file);
   const parsed = SweepSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(file, formatIssues(parsed.error.issues, SweepSchema, raw));
+  if (!parsed.success) {
+    throw new ConfigError(file, formatIssues(parsed.error.issues, SweepSchema, raw));
+  }
   const sweep = parsed.data;
   const here = dirname(resolve(file));
   let base: Config;
@@ -82,17 +84,21 @@ export async function planSweep(file: string): Promise<SweepPlan> {
   }
   const minimize = sweep.goal ? sweep.goal === "minimize" : minimizes(sweep.metric);
   const splitSeed = base.data.split?.seed ?? base.seed;
-  const problems = new Map<string, number[]>();
+  // Trials with the same problem (apart from the value found) are listed together.
+  const problems = new Map<string, { problem: string; at: number[] }>();
   const trials = trialsOf(sweep);
   for (const trial of trials) {
     for (const problem of trialProblems(base, sweep, trial, splitSeed)) {
-      problems.set(problem, [...(problems.get(problem) ?? []), trial.trial]);
+      const kind = problem.replace(/ but found [^\n]*/, "");
+      const seen = problems.get(kind) ?? { problem, at: [] };
+      seen.at.push(trial.trial);
+      problems.set(kind, seen);
     }
   }
   if (problems.size > 0) {
     throw new ConfigError(
       file,
-      [...problems].map(([problem, at]) =>
+      [...problems.values()].map(({ problem, at }) =>
         at.length === trials.length
           ? `${problem}\n  → in every trial`
           : `${problem}\n  → in trial ${at.slice(0, TRIALS_NAMED_PER_PROBLEM).join(", ")}${
@@ -109,7 +115,13 @@ export async function planSweep(file: string): Promise<SweepPlan> {
     base,
     minimize,
     splitSeed,
-    records: trials.map((t) => ({ ...t, status: "pending", evaluations: [], judged: 0, seconds: 0 })),
+    records: trials.map((t) => ({
+      ...t,
+      status: "pending",
+      evaluations: [],
+      judged: 0,
+      seconds: 0,
+    })),
   };
 }
 
@@ -161,7 +173,7 @@ export async function createSweepDir(plan: SweepPlan): Promise<string> {
   await Deno.mkdir(root, { recursive: true });
   const stamp = new Date().toISOString().replaceAll(":", "-");
   let dir = join(root, stamp);
-  for (let n = 1; ; n++) {
+  for (let n = 1;; n++) {
     try {
       await Deno.mkdir(dir);
       break;

@@ -8,6 +8,8 @@ import { root } from "./helpers.ts";
  */
 const LAYERS = [
   "commands",
+  "queue",
+  "sweep",
   "serve",
   "report",
   "pipeline",

@@ -1,5 +1,6 @@
 /** Shared helpers of the end-to-end tests: run the CLI, use a temporary folder. */
 import { join } from "node:path";
+import { parse } from "csv-parse/sync";
 import { RUN_PERMISSIONS } from "../main.ts";
 
 /** The repository root. */
@@ -51,4 +52,85 @@ export async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The permissions a deno.json task runs main.ts with (`--allow-…` flags before main.ts). */
+export function taskPermissions(task: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
+  const line: string = config.tasks[task].command;
+  const words = line.split(/\s+/);
+  return words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+}
+
+/** `deno run <the task's permissions> main.ts <task> …args`, not yet started. */
+export function taskCommand(task: string, args: string[], stdout: "piped" | "null" = "piped") {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...taskPermissions(task), join(root, "main.ts"), task, ...args],
+    cwd: root,
+    stdin: "null",
+    stdout,
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+/** Run a task's command to completion. */
+export async function task(
+  name: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const o = await taskCommand(name, args).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: o.code, stdout: decode(o.stdout), stderr: decode(o.stderr) };
+}
+
+/** Debian's redis-server, when installed (.ci/run installs it). */
+export const REDIS_SERVER = "/usr/bin/redis-server";
+
+/** Whether the real Redis server is here; tests that need it are skipped (with a message) otherwise. */
+export function haveRedis(): boolean {
+  try {
+    Deno.statSync(REDIS_SERVER);
+    return true;
+  } catch {
+    console.warn(`skipped: ${REDIS_SERVER} is missing (apt-get install redis-server)`);
+    return false;
+  }
+}
+
+/** A real Redis server on a free loopback port, no persistence; stopped by `stop()`. */
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command(REDIS_SERVER, {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  // Ready when it accepts a connection (it starts in milliseconds).
+  for (let tries = 0;; tries++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (error) {
+      if (tries > 100) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+}
+
+/** trials.csv's rows without the columns that depend on time (seconds, the run folder's stamp). */
+export function trialsWithoutTime(csv: string): string[][] {
+  const rows = parse(csv) as string[][];
+  const keep = rows[0]!.map((n) => n !== "seconds" && n !== "runDir");
+  return rows.map((row) => row.filter((_, i) => keep[i]));
 }
