@@ -18,9 +18,11 @@ const SOURCE_FOLDERS = [
   "fixtures",
   "nn",
   "pipeline",
+  "queue",
   "report",
   "scripts",
   "stages",
+  "sweep",
   "tests",
 ];
 
