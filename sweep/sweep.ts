@@ -24,6 +24,7 @@ import {
   validateConfig,
 } from "../pipeline/load_config.ts";
 import { readTextOrThrow } from "../data/errors.ts";
+import { UsageError } from "../pipeline/errors.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import { bestEvaluation, judge, type TrialRecord } from "./prune.ts";
 import { trialsOf } from "./sample.ts";
@@ -192,7 +193,7 @@ export async function loadSweepDir(dir: string): Promise<SweepPlan> {
   const path = join(dir, "sweep.json");
   const text = await readTextOrThrow(
     path,
-    (why) => new Error(`${dir} is not a sweep folder (no readable sweep.json: ${why})`),
+    (why) => new UsageError(`${dir} is not a sweep folder (no readable sweep.json: ${why})`),
   );
   let state: SweepState;
   try {
