@@ -29,7 +29,6 @@ import { schemaCommand } from "./commands/schema.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { sweepCommand } from "./commands/sweep.ts";
 import { trainCommand } from "./commands/train.ts";
-import { workerCommand } from "./commands/worker.ts";
 import { ConfigError } from "./config/errors.ts";
 import { UsageError } from "./pipeline/errors.ts";
 
@@ -70,8 +69,11 @@ export async function main(args: string[]): Promise<number> {
         return await exportCommand(rest);
       case "sweep":
         return await sweepCommand(rest);
-      case "worker":
+      case "worker": {
+        // Loaded only here: BullMQ and its Redis client double every command's start-up time.
+        const { workerCommand } = await import("./commands/worker.ts");
         return await workerCommand(rest);
+      }
       case undefined:
       case "help":
       case "--help":

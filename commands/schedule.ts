@@ -5,10 +5,8 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Queue } from "bullmq";
 import { UsageError } from "../pipeline/errors.ts";
 import { loadConfig, type LoadedConfig } from "../pipeline/load_config.ts";
-import { connectionOf, QUEUE_NAME, ready } from "../queue/queue.ts";
 import { print, printError, USAGE, usage } from "./cli.ts";
 
 /** The permissions a training or retraining process needs (the tasks in deno.json give them). */
@@ -80,6 +78,9 @@ async function scheduleOnQueue(
   url: string,
   remove: boolean,
 ): Promise<number> {
+  // Loaded only here: BullMQ and its Redis client double the start-up time of every command.
+  const { Queue } = await import("bullmq");
+  const { connectionOf, QUEUE_NAME, ready } = await import("../queue/queue.ts");
   const connection = usage(() => connectionOf(url));
   const queue = new Queue(QUEUE_NAME, { connection });
   queue.on("error", () => {});

@@ -18,7 +18,6 @@ import {
   type TrialRunner,
 } from "../sweep/sweep.ts";
 import { runTrial, type TrainCommand } from "../sweep/trial.ts";
-import { connectionOf, queueRunner } from "../queue/queue.ts";
 import { print, printError, USAGE, usage } from "./cli.ts";
 import { RUN_PERMISSIONS } from "./schedule.ts";
 import { SIGNAL_EXIT, stopOnSignals } from "./train.ts";
@@ -61,7 +60,9 @@ export async function sweepCommand(args: string[]): Promise<number> {
       `--parallel takes a whole number of trials (1 or more), not ${values.parallel}`,
     );
   }
-  if (values.queue !== undefined) usage(() => connectionOf(values.queue!));
+  // Loaded only for --queue: BullMQ and its Redis client double the start-up time of a command.
+  const queueModule = values.queue === undefined ? null : await import("../queue/queue.ts");
+  if (values.queue !== undefined) usage(() => queueModule!.connectionOf(values.queue!));
   let plan: SweepPlan;
   let dir: string;
   if (values.resume !== undefined) {
@@ -73,9 +74,11 @@ export async function sweepCommand(args: string[]): Promise<number> {
   }
   const log = values.quiet ? () => {} : (line: string) => print(line + "\n");
   // On a queue every trial is added at once; the workers' concurrency decides how many run.
-  const queue = values.queue === undefined
-    ? null
-    : await queueRunner(values.queue, `${plan.sweep.name}-${basename(dir)}`, plan.base);
+  const queue = values.queue === undefined ? null : await queueModule!.queueRunner(
+    values.queue,
+    `${plan.sweep.name}-${basename(dir)}`,
+    plan.base,
+  );
   const at = queue
     ? plan.records.length
     : parallel ?? plan.sweep.parallel ?? navigator.hardwareConcurrency ?? 1;

@@ -86,6 +86,26 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 const TEMP_MARK = ".tmp-";
 
 /**
+ * Create `<root>/<timestamp>/` (with `-2`, `-3`, … when that exists already: two runs in the
+ * same millisecond); returns its path. `what` names the folder in an error.
+ */
+export async function makeStampedDir(root: string, now: Date, what: string): Promise<string> {
+  const stamp = now.toISOString().replace(/:/g, "-");
+  let path = join(root, stamp);
+  for (let n = 2;; n++) {
+    try {
+      await Deno.mkdir(path);
+      return path;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) {
+        throw new Error(`cannot create the ${what} ${path}: ${(error as Error).message}`);
+      }
+      path = join(root, `${stamp}-${n}`);
+    }
+  }
+}
+
+/**
  * Remove temporary files that earlier processes left in `dir` (killed mid-write): they are
  * never read, and on a full disk they are what keeps it full. A file whose writer is still
  * running (its pid is in the name) is left alone. Returns the names removed.
@@ -163,19 +183,7 @@ export class RunDirectory {
       );
     }
     await checkLatest(root);
-    const stamp = now.toISOString().replace(/:/g, "-");
-    let path = join(root, stamp);
-    for (let n = 2;; n++) {
-      try {
-        await Deno.mkdir(path);
-        break;
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) {
-          throw new Error(`cannot create the run directory ${path}: ${(error as Error).message}`);
-        }
-        path = join(root, `${stamp}-${n}`);
-      }
-    }
+    const path = await makeStampedDir(root, now, "run directory");
     const metrics = await Deno.open(join(path, "metrics.csv"), { write: true, createNew: true });
     const events = await Deno.open(join(path, "events.jsonl"), { write: true, createNew: true });
     metrics.writeSync(encoder.encode(stringify([[...columns]])));

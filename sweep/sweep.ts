@@ -25,7 +25,7 @@ import {
 } from "../pipeline/load_config.ts";
 import { readTextOrThrow } from "../data/errors.ts";
 import { UsageError } from "../pipeline/errors.ts";
-import { writeFileAtomic } from "../pipeline/run_dir.ts";
+import { makeStampedDir, writeFileAtomic } from "../pipeline/run_dir.ts";
 import { bestEvaluation, judge, type TrialRecord } from "./prune.ts";
 import { trialsOf } from "./sample.ts";
 import { type TrialOutcome, trialOverrides, type TrialSpec } from "./trial.ts";
@@ -172,17 +172,7 @@ function describeValues(values: Record<string, unknown>): string {
 export async function createSweepDir(plan: SweepPlan): Promise<string> {
   const root = resolve(dirname(plan.file), plan.sweep.output.dir, plan.sweep.name);
   await Deno.mkdir(root, { recursive: true });
-  const stamp = new Date().toISOString().replaceAll(":", "-");
-  let dir = join(root, stamp);
-  for (let n = 1;; n++) {
-    try {
-      await Deno.mkdir(dir);
-      break;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      dir = join(root, `${stamp}-${n}`);
-    }
-  }
+  const dir = await makeStampedDir(root, new Date(), "sweep folder");
   await writeFileAtomic(join(dir, "base.json"), JSON.stringify(plan.base, null, 2) + "\n");
   await saveState(dir, plan);
   return dir;

@@ -47,7 +47,7 @@ Deno.test("an unreachable Redis is a clear error, not a hang", async () => {
 
 /** A worker process whose output is collected in `log`. */
 function startWorkerProcess(url: string) {
-  const child = taskCommand("worker", ["--queue", url, "--lock-seconds", "2"]).spawn();
+  const child = taskCommand("worker", ["--queue", url, "--lock-seconds", "5"]).spawn();
   const state = { log: "", child };
   const reading = (async () => {
     for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) state.log += text;
@@ -64,6 +64,14 @@ function startWorkerProcess(url: string) {
       await errors;
     },
   };
+}
+
+/** A Redis server with three workers taking jobs from it. */
+async function redisWithWorkers() {
+  const redis = await startRedis();
+  const workers = [0, 1, 2].map(() => startWorkerProcess(redis.url));
+  await waitFor("the workers", () => workers.every((w) => w.state.log.includes("taking jobs")));
+  return { redis, workers };
 }
 
 async function waitFor(what: string, check: () => boolean, ms = 60_000): Promise<void> {
@@ -123,13 +131,8 @@ Deno.test({
       const localDir = local.stdout.match(/^sweep folder: (.*)$/m)![1]!;
       const expected = trialsWithoutTime(await Deno.readTextFile(join(localDir, "trials.csv")));
 
-      const redis = await startRedis();
-      const workers = [0, 1, 2].map(() => startWorkerProcess(redis.url));
+      const { redis, workers } = await redisWithWorkers();
       try {
-        await waitFor(
-          "the workers",
-          () => workers.every((w) => w.state.log.includes("taking jobs")),
-        );
         const queued = taskCommand("sweep", [file, "--queue", redis.url]).output();
         // Kill a worker a second into its first trial.
         await waitFor(
@@ -171,13 +174,8 @@ Deno.test({
           .replace("output: { dir: ../../runs }", `output: { dir: ${join(dir, "out")} }`) +
           'schedule: { cron: "*/2 * * * * *" }\n',
       );
-      const redis = await startRedis();
-      const workers = [0, 1, 2].map(() => startWorkerProcess(redis.url));
+      const { redis, workers } = await redisWithWorkers();
       try {
-        await waitFor(
-          "the workers",
-          () => workers.every((w) => w.state.log.includes("taking jobs")),
-        );
         const registered = await task("schedule", [join(dir, "tick.yaml"), "--queue", redis.url]);
         assert.equal(registered.code, 0, registered.stderr);
         assert.match(registered.stdout, /scheduled "retrain-tick"/);
