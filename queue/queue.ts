@@ -254,9 +254,16 @@ export async function startWorker(
       const handler = options.handlers[job.name];
       if (!handler) throw new Error(`this worker does not know jobs named "${job.name}"`);
       log(`${new Date().toISOString()} ${job.name} ${job.id} started`);
-      const result = await handler(job, redis);
-      log(`${new Date().toISOString()} ${job.name} ${job.id} ended`);
-      return result;
+      try {
+        const result = await handler(job, redis);
+        log(`${new Date().toISOString()} ${job.name} ${job.id} ended`);
+        return result;
+      } catch (error) {
+        log(
+          `${new Date().toISOString()} ${job.name} ${job.id} failed: ${(error as Error).message}`,
+        );
+        throw error;
+      }
     },
     {
       connection,
