@@ -193,7 +193,11 @@ export async function train(
       (iterations) =>
         iterations.pipe(
           tap((i) => optimizer.learningRate = learningRateAt(config, i, perEpoch)),
-          sampleBatch(splits.train, sampler, { oneHot: config.data.oneHot, classWeights }),
+          sampleBatch(splits.train, sampler, {
+            oneHot: config.data.oneHot,
+            classWeights,
+            reuseRows: true,
+          }),
           gradient(trainer, config.gradient),
           update(trainer, config.training),
           evaluate(trainer, splits, { every: evaluateEvery, lastIteration: total - 1 }),

@@ -122,3 +122,28 @@ Deno.test("BatchSampler() rejects a batch larger than the data", () => {
 function mapSummary<T, R>(f: (t: T) => R): OperatorFunction<T, R> {
   return map(f);
 }
+
+Deno.test("sampleBatch() with reuseRows draws each batch into one buffer, the same rows as fresh ones", async () => {
+  const draw = (reuseRows: boolean) =>
+    lastValueFrom(
+      of(0, 1, 2).pipe(
+        sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3), { reuseRows }),
+        // Read each batch within its step, as the training loop does.
+        map((b) => ({ batch: b, rows: Array.from(b.rows!.data), x: Array.from(b.x.data) })),
+        toArray(),
+      ),
+    );
+  const [fresh, reused] = [await draw(false), await draw(true)];
+  assert.deepEqual(reused.map((r) => r.rows), fresh.map((r) => r.rows));
+  assert.deepEqual(reused.map((r) => r.x), fresh.map((r) => r.x));
+  assert.equal(reused[0]!.batch.rows!.data.buffer, reused[2]!.batch.rows!.data.buffer);
+  assert.notEqual(fresh[0]!.batch.rows!.data.buffer, fresh[2]!.batch.rows!.data.buffer);
+  // An old batch's float64 rows, never made within its step, cannot be made from reused rows.
+  const late = await lastValueFrom(
+    of(0, 1).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3), { reuseRows: true }),
+      toArray(),
+    ),
+  );
+  assert.throws(() => late[0]!.x, /batch 0's rows were read after the next batch was drawn/);
+});
