@@ -150,6 +150,7 @@ export async function train(
   const net = createNetwork(config);
   const optimizer = createOptimizer(config.optimizer);
   let engine: Engine | null = null;
+  const writes = new BackgroundWrites();
   try {
     if (!resumed) await run.writeJson("config.json", { ...resolvedConfig(config, name), backend });
     const trainer = engine = createEngine(config, net, optimizer, classWeights);
@@ -203,6 +204,7 @@ export async function train(
           evaluate(trainer, splits, { every: evaluateEvery, lastIteration: total - 1 }),
         ),
       (step) => {
+        writes.check();
         const checkpointDue = recorder.record(step);
         if (step.evaluation && stopping?.observe(step.evaluation, trainer.readParams())) {
           stoppedEarly = true;
@@ -211,13 +213,19 @@ export async function train(
         if (stoppedEarly || done >= total) return true;
         const interrupted = options.signal?.aborted;
         if (!interrupted && !checkpointDue) return false;
-        return checkpoint(run.path, parts, done, emit).then(() => {
-          if (!interrupted) return false;
-          const reason = String(options.signal!.reason ?? "interrupted");
-          throw new InterruptedError(reason, run.path, done);
-        });
+        // The rows up to this checkpoint are on disk before it (resume keeps exactly those).
+        run.flush();
+        if (interrupted) {
+          return writes.settled().then(() => checkpoint(run.path, parts, done, emit)).then(() => {
+            const reason = String(options.signal!.reason ?? "interrupted");
+            throw new InterruptedError(reason, run.path, done);
+          });
+        }
+        return writes.start(() => checkpoint(run.path, parts, done, emit));
       },
     );
+    await writes.settled();
+    writes.check();
     const trainSeconds = counters.elapsed();
     progress?.done();
     engine.readParams();
@@ -252,8 +260,55 @@ export async function train(
     } else emit({ event: "interrupted", reason: error.reason, iteration: error.iteration });
     throw error;
   } finally {
+    // A checkpoint still being written finishes before the run's files close.
+    await writes.settled();
     engine?.dispose();
     run.close();
     await lock.release();
+  }
+}
+
+/**
+ * Checkpoints written while training goes on. The state is encoded when the write starts
+ * (writeCheckpoint encodes before its first await), so the file holds that step's state; the
+ * file write and its fsync overlap the next steps. One write at a time: a checkpoint due while
+ * the last one is still being written waits for it. A failed write fails the run at its next
+ * step. Awaiting each write cost the default run 1.3 s of its 5.6 s, mostly in fsync (measured
+ * with checkpoints off).
+ */
+class BackgroundWrites {
+  #pending: Promise<void> | null = null;
+  #error: unknown = null;
+
+  /** Start `write` (after the one in progress); the loop goes on as soon as it has started. */
+  start(write: () => Promise<void>): false | Promise<false> {
+    if (this.#pending) {
+      return this.#pending.then(() => {
+        this.check();
+        this.#launch(write);
+        return false as const;
+      });
+    }
+    this.#launch(write);
+    return false;
+  }
+
+  /** Resolves when no write is in progress (it never rejects: see check). */
+  settled(): Promise<void> {
+    return this.#pending ?? Promise.resolve();
+  }
+
+  /** Throw the error of a write that failed. */
+  check(): void {
+    if (this.#error !== null) throw this.#error;
+  }
+
+  #launch(write: () => Promise<void>): void {
+    const pending: Promise<void> = write().then(() => {}, (error) => {
+      this.#error ??= error;
+    }).finally(() => {
+      if (this.#pending === pending) this.#pending = null;
+    });
+    this.#pending = pending;
   }
 }
