@@ -28,8 +28,47 @@ interface Row {
 
 const here = import.meta.dirname!;
 const BATCH = 100;
+/** The two numerical CLI runs whose difference is the iterations alone. */
+const [NUMERICAL_SHORT, NUMERICAL_LONG] = [10, 40];
+/** The two CLI runs whose difference is the training alone. */
+const [CLI_SHORT, CLI_LONG] = [200, 2200];
 const rows: Row[] = [];
 const meta: Record<string, unknown> = { date: new Date().toISOString(), deno: Deno.version.deno };
+
+/** The CPU's model and its widest SIMD (what decides how far 128-bit WebAssembly can keep up). */
+function cpuLine(): { model: string; simd: string } {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const model = info.match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim() ?? "unknown";
+    const flags = new Set(info.match(/^flags\s*:\s*(.*)$/m)?.[1]?.split(/\s+/) ?? []);
+    const simd = flags.has("avx512f") ? "AVX-512" : flags.has("avx2") ? "AVX2" : "SSE or older";
+    return { model, simd };
+  } catch {
+    return { model: "unknown (no /proc/cpuinfo)", simd: "unknown" };
+  }
+}
+const cpu = cpuLine();
+meta.cpu = cpu;
+console.log(`CPU: ${cpu.model}, widest SIMD ${cpu.simd}, ${navigator.hardwareConcurrency} CPUs`);
+
+/** Runs of each CLI command, for the median (a CLI run is noisier than an in-process step). */
+const CLI_RUNS = 3;
+
+/** Wall seconds of `deno run main.ts train …args`, the median of CLI_RUNS runs. */
+async function cliSeconds(args: string[]): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < CLI_RUNS; i++) {
+    const t0 = performance.now();
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", join(here, "..", "main.ts"), "train", ...args],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!run.success) throw new Error(new TextDecoder().decode(run.stderr).slice(-2000));
+    times.push((performance.now() - t0) / 1000);
+  }
+  return times.sort((a, b) => a - b)[CLI_RUNS >> 1]!;
+}
 
 function timeRuns(f: () => void, runs: number, warmup: number): number[] {
   for (let i = 0; i < warmup; i++) f();
@@ -174,6 +213,31 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
       );
     }
   }
+  // configs/ch04-numerical.yaml through the CLI: a numerical iteration from the difference
+  // between a 40- and a 10-iteration run (no evaluation in between).
+  const sets = (iterations: number) =>
+    [
+      `output.dir=${join(tmp, "cli")}`,
+      `training.iterations=${iterations}`,
+      `evaluation.every=${iterations}`,
+    ]
+      .flatMap((s) => ["--set", s]);
+  const config = join(here, "..", "configs", "ch04-numerical.yaml");
+  const [short, long] = [
+    await cliSeconds([config, ...sets(NUMERICAL_SHORT)]),
+    await cliSeconds([config, ...sets(NUMERICAL_LONG)]),
+  ];
+  const ms = ((long - short) * 1000) / (NUMERICAL_LONG - NUMERICAL_SHORT);
+  const workers = rows.find((r) => r.case === name && r.implementation.includes("2 Workers"))!;
+  add(
+    name,
+    "gradstream CLI (configs/ch04-numerical.yaml), per iteration",
+    [ms],
+    null,
+    `${NUMERICAL_LONG} − ${NUMERICAL_SHORT} iterations; CLI ÷ 2 Workers ${
+      (ms / workers.medianMs).toFixed(2)
+    } (goal ≤ 1.2); 10,000 iterations ≈ ${Math.round((ms * 10_000) / 1000)} s (goal ≤ 60 s)`,
+  );
 }
 
 // 2. One backprop training step (forward, backward, SGD update) on a batch of 100, the batch
@@ -224,6 +288,39 @@ for (
     BATCH,
   );
   add(name, "gradstream js (float64)", timeRuns(stepWith(jsKernels), 50, 10), BATCH);
+  // The same net through `deno task train` on the 8,000 training digits: samples/s from the
+  // difference between a 2,200- and a 200-iteration run (start-up, loading and the one
+  // evaluation at the end cancel), default checkpoints (every epoch).
+  {
+    const out = join(tmp, "cli");
+    const sets = [
+      `output.dir=${out}`,
+      `model.layers=${JSON.stringify(sizes)}`,
+      `model.activation=${activation}`,
+      "model.weightInit={ kind: he }",
+      "model.dropout=0",
+      "optimizer={ kind: sgd, learningRate: 0.1 }",
+      `training.batchSize=${BATCH}`,
+    ];
+    const run = (iterations: number) =>
+      cliSeconds(
+        [...sets, `training.iterations=${iterations}`, `evaluation.every=${iterations}`].flatMap(
+          (s) => ["--set", s],
+        ),
+      );
+    const [short, long] = [await run(CLI_SHORT), await run(CLI_LONG)];
+    const ms = ((long - short) * 1000) / (CLI_LONG - CLI_SHORT);
+    const trainer = rows.find((r) => r.case === name && r.implementation.includes("auto"))!;
+    add(
+      name,
+      "gradstream CLI end to end (deno task train)",
+      [ms],
+      BATCH,
+      `${CLI_LONG} − ${CLI_SHORT} iterations; CLI ÷ trainer ${
+        (trainer.medianMs / ms).toFixed(2)
+      } (goal ≥ 0.9)`,
+    );
+  }
   if (py) {
     for (const [dtype, threads] of [["float32", 1], ["float32", 2], ["float64", 1]] as const) {
       const r = await python(py, [
@@ -264,7 +361,45 @@ for (
   }
 }
 
-// 3. A full Fashion-MNIST epoch through the CLI, when the Debian package is installed.
+// 3. The default run (`deno task train`): wall time and peak memory (goal: 250 MB).
+{
+  const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
+  const args = [
+    "run",
+    "--allow-all",
+    join(here, "..", "main.ts"),
+    "train",
+    "--set",
+    `output.dir=${join(tmp, "default")}`,
+  ];
+  const t0 = performance.now();
+  const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
+    args: timeCmd ? ["-v", Deno.execPath(), ...args] : args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const wall = performance.now() - t0;
+  const rss = new TextDecoder().decode(run.stderr).match(
+    /Maximum resident set size \(kbytes\): (\d+)/,
+  )?.[1];
+  const runDir = new TextDecoder().decode(run.stdout).match(/^run directory: (.*)$/m)?.[1];
+  if (run.code === 0 && runDir) {
+    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+    rows.push({
+      case: "default run 784-100-10 relu, Adam, 30 epochs (CLI)",
+      implementation: "gradstream (deno task train)",
+      medianMs: wall,
+      minMs: wall,
+      maxMs: wall,
+      samplesPerSecond: summary.samplesPerSecond,
+      note: `${
+        rss ? `peak RSS ${Math.round(Number(rss) / 1024)} MB (goal ≤ 250 MB); ` : ""
+      }test accuracy ${summary.testAccuracy.toFixed(4)}`,
+    });
+  }
+}
+
+// 4. A full Fashion-MNIST epoch through the CLI, when the Debian package is installed.
 const fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 if (await Deno.stat(fashion).then(() => true, () => false)) {
   const out = join(tmp, "runs");
@@ -341,9 +476,9 @@ console.log(line(table[0]!));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of table.slice(1)) console.log(line(row));
 console.log(
-  `\nDeno ${meta.deno}; NumPy ${meta.numpy ?? "not found"} with BLAS ${
-    meta.blas ?? "-"
-  }; PyTorch ${meta.torch}; ${navigator.hardwareConcurrency} CPUs`,
+  `\nCPU ${cpu.model} (widest SIMD ${cpu.simd}); Deno ${meta.deno}; NumPy ${
+    meta.numpy ?? "not found"
+  } with BLAS ${meta.blas ?? "-"}; PyTorch ${meta.torch}; ${navigator.hardwareConcurrency} CPUs`,
 );
 await writeFileAtomic(
   join(here, "results.json"),

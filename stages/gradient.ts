@@ -92,9 +92,13 @@ export function gradient(
       return source.pipe(
         concatMap(async (batch) => {
           engine.readParams();
-          const grads = await pool.gradient(net, batch.x, batch.t, { h, train: true });
-          engine.setGradients(grads);
-          return result(batch, net.loss(batch.x, batch.t));
+          // The Workers start with their own copy of the parameters and the batch; the loss at
+          // those parameters is computed here meanwhile (a float64 forward pass, ~0.6 ms of a
+          // 784-50-10 batch) instead of after them.
+          const pending = pool.gradient(net, batch.x, batch.t, { h, train: true });
+          const loss = net.loss(batch.x, batch.t);
+          engine.setGradients(await pending);
+          return result(batch, loss);
         }),
         finalize(() => pool.terminate()),
       );
