@@ -361,88 +361,71 @@ for (
   }
 }
 
-// 3. The default run (`deno task train`): wall time and peak memory (goal: 250 MB).
-{
+/**
+ * One `deno task train …args` timed from outside, with its peak memory (from /usr/bin/time when
+ * installed) and its summary; a row when it succeeded, the end of its stderr when not.
+ */
+async function cliRow(
+  args: string[],
+  row: (
+    summary: Record<string, number>,
+    rss: string,
+  ) => Pick<Row, "case" | "implementation" | "note">,
+): Promise<void> {
   const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
-  const args = [
-    "run",
-    "--allow-all",
-    join(here, "..", "main.ts"),
-    "train",
-    "--set",
-    `output.dir=${join(tmp, "default")}`,
-  ];
+  const deno = ["run", "--allow-all", join(here, "..", "main.ts"), "train", ...args];
   const t0 = performance.now();
   const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
-    args: timeCmd ? ["-v", Deno.execPath(), ...args] : args,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const wall = performance.now() - t0;
-  const rss = new TextDecoder().decode(run.stderr).match(
-    /Maximum resident set size \(kbytes\): (\d+)/,
-  )?.[1];
-  const runDir = new TextDecoder().decode(run.stdout).match(/^run directory: (.*)$/m)?.[1];
-  if (run.code === 0 && runDir) {
-    const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
-    rows.push({
-      case: "default run 784-100-10 relu, Adam, 30 epochs (CLI)",
-      implementation: "gradstream (deno task train)",
-      medianMs: wall,
-      minMs: wall,
-      maxMs: wall,
-      samplesPerSecond: summary.samplesPerSecond,
-      note: `${
-        rss ? `peak RSS ${Math.round(Number(rss) / 1024)} MB (goal ≤ 250 MB); ` : ""
-      }test accuracy ${summary.testAccuracy.toFixed(4)}`,
-    });
-  }
-}
-
-// 4. A full Fashion-MNIST epoch through the CLI, when the Debian package is installed.
-const fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
-if (await Deno.stat(fashion).then(() => true, () => false)) {
-  const out = join(tmp, "runs");
-  const args = [
-    "run",
-    "--allow-all",
-    join(here, "..", "main.ts"),
-    "train",
-    join(here, "..", "configs", "fashion-mnist.yaml"),
-    "--set",
-    `output.dir=${out}`,
-    "--set",
-    "training.epochs=1",
-    "--set",
-    "evaluation.every=600",
-  ];
-  const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
-  const t0 = performance.now();
-  const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
-    args: timeCmd ? ["-v", Deno.execPath(), ...args] : args,
+    args: timeCmd ? ["-v", Deno.execPath(), ...deno] : deno,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const wall = performance.now() - t0;
   const stderr = new TextDecoder().decode(run.stderr);
-  const rss = stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1];
-  const summaryPath = new TextDecoder().decode(run.stdout).match(/^run directory: (.*)$/m)?.[1];
-  if (run.code === 0 && summaryPath) {
-    const summary = JSON.parse(await Deno.readTextFile(join(summaryPath, "summary.json")));
-    rows.push({
-      case: "Fashion-MNIST epoch 784-256-128-10 relu (CLI)",
-      implementation: "gradstream (default backend: wasm)",
-      medianMs: wall,
-      minMs: wall,
-      maxMs: wall,
-      samplesPerSecond: summary.samplesPerSecond,
-      note: `${
-        rss ? `peak RSS ${Math.round(Number(rss) / 1024)} MB; ` : ""
-      }includes loading 70,000 images, 2 evaluations and the report; test accuracy ${
-        summary.testAccuracy.toFixed(4)
-      }`,
-    });
-  } else console.error(`the Fashion-MNIST epoch failed:\n${stderr.slice(-2000)}`);
+  const kb = stderr.match(/Maximum resident set size \(kbytes\): (\d+)/)?.[1];
+  const rss = kb ? `peak RSS ${Math.round(Number(kb) / 1024)} MB` : "";
+  const runDir = new TextDecoder().decode(run.stdout).match(/^run directory: (.*)$/m)?.[1];
+  if (run.code !== 0 || !runDir) {
+    console.error(`deno task train ${args.join(" ")} failed:\n${stderr.slice(-2000)}`);
+    return;
+  }
+  const summary = JSON.parse(await Deno.readTextFile(join(runDir, "summary.json")));
+  rows.push({
+    ...row(summary, rss),
+    medianMs: wall,
+    minMs: wall,
+    maxMs: wall,
+    samplesPerSecond: summary.samplesPerSecond,
+  });
+}
+
+// 3. The default run (`deno task train`): wall time and peak memory (goal: 250 MB).
+await cliRow(["--set", `output.dir=${join(tmp, "default")}`], (summary, rss) => ({
+  case: "default run 784-100-10 relu, Adam, 30 epochs (CLI)",
+  implementation: "gradstream (deno task train)",
+  note: `${rss ? `${rss} (goal ≤ 250 MB); ` : ""}test accuracy ${summary.testAccuracy!.toFixed(4)}`,
+}));
+
+// 4. A full Fashion-MNIST epoch through the CLI, when the Debian package is installed.
+const fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+if (await Deno.stat(fashion).then(() => true, () => false)) {
+  await cliRow([
+    join(here, "..", "configs", "fashion-mnist.yaml"),
+    "--set",
+    `output.dir=${join(tmp, "runs")}`,
+    "--set",
+    "training.epochs=1",
+    "--set",
+    "evaluation.every=600",
+  ], (summary, rss) => ({
+    case: "Fashion-MNIST epoch 784-256-128-10 relu (CLI)",
+    implementation: "gradstream (default backend: wasm)",
+    note: `${
+      rss ? `${rss}; ` : ""
+    }includes loading 70,000 images, 2 evaluations and the report; test accuracy ${
+      summary.testAccuracy!.toFixed(4)
+    }`,
+  }));
 } else {
   console.log(
     "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist): its epoch is skipped",
