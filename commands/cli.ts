@@ -197,3 +197,17 @@ export function usage<T>(parse: () => T): T {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
 }
+
+/** An integer option of at least `min` (undefined when not given), or a usage error naming it. */
+export function integerOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} takes an integer of at least ${min} but found "${value}"`);
+  }
+  return n;
+}

@@ -19,8 +19,8 @@ export const RUN_PERMISSIONS = [
   "--allow-net=127.0.0.1",
 ];
 
-/** The CLI's entry module, which each scheduled retraining runs. */
-const MAIN = join(import.meta.dirname!, "..", "main.ts");
+/** The CLI's entry module, which each retraining and each sweep trial runs in its own process. */
+export const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
 /** Serve the schedule until stopped. */
 export async function scheduleCommand(args: string[]): Promise<number> {
@@ -65,7 +65,7 @@ export async function scheduleCommand(args: string[]): Promise<number> {
   return await new Promise<number>(() => {}); // serves until stopped
 }
 
-/** How long finished retraining jobs stay in Redis (for `/metrics`-style inspection): 7 days. */
+/** How long finished retraining jobs stay in Redis, to look back at past ticks: 7 days. */
 const KEEP_SECONDS = 7 * 24 * 3600;
 
 /**

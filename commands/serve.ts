@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../pipeline/errors.ts";
 import { startServer } from "../serve/server.ts";
-import { print, printError, USAGE, usage } from "./cli.ts";
+import { integerOption, print, printError, USAGE, usage } from "./cli.ts";
 
 /** Serve predictions until SIGINT or SIGTERM, which finish the requests in flight (exit 0). */
 export async function serveCommand(args: string[]): Promise<number> {
@@ -24,17 +24,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`serve takes a run directory, a model.json or a current link\n${USAGE}`);
   }
-  const number = (name: string, value: string | undefined, min: number) => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) {
-      throw new UsageError(`--${name} takes an integer of at least ${min} but found "${value}"`);
-    }
-    return n;
-  };
-  const port = number("port", values.port, 0);
-  const maxBodyBytes = number("max-body-bytes", values["max-body-bytes"], 1);
-  const maxRows = number("max-rows", values["max-rows"], 1);
+  const port = integerOption("port", values.port, 0);
+  const maxBodyBytes = integerOption("max-body-bytes", values["max-body-bytes"], 1);
+  const maxRows = integerOption("max-rows", values["max-rows"], 1);
   const server = await startServer({
     target: positionals[0]!,
     ...(port !== undefined ? { port } : {}),

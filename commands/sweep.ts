@@ -3,7 +3,7 @@
  * run in its own process; the sweep folder gets trials.csv, best.json, the charts and a report.
  * @module
  */
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../pipeline/errors.ts";
 import { writeSweepResults } from "../sweep/report.ts";
@@ -18,12 +18,9 @@ import {
   type TrialRunner,
 } from "../sweep/sweep.ts";
 import { runTrial, type TrainCommand } from "../sweep/trial.ts";
-import { print, printError, USAGE, usage } from "./cli.ts";
-import { RUN_PERMISSIONS } from "./schedule.ts";
+import { integerOption, print, printError, USAGE, usage } from "./cli.ts";
+import { MAIN, RUN_PERMISSIONS } from "./schedule.ts";
 import { SIGNAL_EXIT, stopOnSignals } from "./train.ts";
-
-/** The CLI's entry module, which each trial runs as `train`. */
-const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
 /** How a trial process is started: this Deno, the run permissions, `main.ts train`. */
 export const TRAIN_COMMAND: TrainCommand = [
@@ -54,12 +51,7 @@ export async function sweepCommand(args: string[]): Promise<number> {
   if ((positionals.length === 1) === (values.resume !== undefined) || positionals.length > 1) {
     throw new UsageError(`sweep takes one sweep file, or --resume <sweep folder>\n${USAGE}`);
   }
-  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
-  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1)) {
-    throw new UsageError(
-      `--parallel takes a whole number of trials (1 or more), not ${values.parallel}`,
-    );
-  }
+  const parallel = integerOption("parallel", values.parallel, 1);
   // Loaded only for --queue: BullMQ and its Redis client double the start-up time of a command.
   const queueModule = values.queue === undefined ? null : await import("../queue/queue.ts");
   if (values.queue !== undefined) usage(() => queueModule!.connectionOf(values.queue!));

@@ -11,13 +11,10 @@ import type { Config } from "../config/config.ts";
 import { UsageError } from "../pipeline/errors.ts";
 import { processTrialJob, type Redis, startWorker, type TrialJobData } from "../queue/queue.ts";
 import { takeRedisLock } from "../queue/redis_lock.ts";
-import { print, printError, USAGE, usage } from "./cli.ts";
-import { RUN_PERMISSIONS } from "./schedule.ts";
+import { integerOption, print, printError, USAGE, usage } from "./cli.ts";
+import { runIsolated } from "./schedule.ts";
 import { TRAIN_COMMAND } from "./sweep.ts";
 import { SIGNAL_EXIT } from "./train.ts";
-
-/** The CLI's entry module, which each retraining runs. */
-const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
 /** A scheduled retraining's job data: the config (paths resolved) and its run name. */
 export interface RetrainJobData {
@@ -45,8 +42,8 @@ export async function workerCommand(args: string[]): Promise<number> {
   if (positionals.length > 0 || values.queue === undefined) {
     throw new UsageError(`worker takes --queue redis://host:port\n${USAGE}`);
   }
-  const concurrency = wholeNumber(values.concurrency ?? "1", "--concurrency");
-  const lockSeconds = wholeNumber(values["lock-seconds"] ?? "30", "--lock-seconds");
+  const concurrency = integerOption("concurrency", values.concurrency, 1) ?? 1;
+  const lockSeconds = integerOption("lock-seconds", values["lock-seconds"], 1) ?? 30;
   const { close } = await startWorker({
     url: values.queue,
     concurrency,
@@ -80,14 +77,6 @@ export async function workerCommand(args: string[]): Promise<number> {
   return code;
 }
 
-function wholeNumber(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${flag} takes a whole number ≥ 1, not ${text}`);
-  }
-  return n;
-}
-
 /**
  * One scheduled retraining: under a Redis lock on its output folder and name, so that two
  * workers never promote the same model at once (the lock file beside `current` guards one
@@ -101,13 +90,7 @@ async function processRetrainJob(job: Job<RetrainJobData>, redis: Redis): Promis
   try {
     const file = join(dir, `${name}.json`);
     await Deno.writeTextFile(file, JSON.stringify({ ...config, name }));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...RUN_PERMISSIONS, MAIN, "retrain", file],
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    const { code } = await child.status;
+    const code = await runIsolated([file]);
     if (!RETRAIN_DONE.includes(code)) throw new Error(`the retraining of "${name}" exited ${code}`);
     return { code, promoted: code === 0 };
   } finally {

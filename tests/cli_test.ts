@@ -121,6 +121,28 @@ Deno.test("the CLI exits 2 with usage on bad arguments", async () => {
   const missing = await cli(["evaluate", "/nonexistent/run"]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /\/nonexistent\/run: no such run directory or model file/);
+  // Integer options: one check for every command, before anything starts.
+  const sweepFile = join(root, "fixtures", "sweeps", "tiny.yaml");
+  for (
+    const [args, message] of [
+      [
+        ["sweep", sweepFile, "--parallel", "0"],
+        '--parallel takes an integer of at least 1 but found "0"',
+      ],
+      [
+        ["serve", "/nonexistent/run", "--port", "1.5"],
+        '--port takes an integer of at least 0 but found "1.5"',
+      ],
+      [
+        ["worker", "--queue", "redis://127.0.0.1:1", "--concurrency", "two"],
+        '--concurrency takes an integer of at least 1 but found "two"',
+      ],
+    ] as const
+  ) {
+    const bad = await cli([...args]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.ok(bad.stderr.includes(message), bad.stderr);
+  }
 });
 
 Deno.test("schema prints the config's JSON Schema", async () => {
