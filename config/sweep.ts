@@ -121,7 +121,8 @@ export const SweepSchema = z.strictObject({
 /** A sweep file after validation. */
 export type Sweep = z.infer<typeof SweepSchema>;
 
-/** Whether a lower value of `metric` is better. */
-export function minimizes(metric: Sweep["metric"]): boolean {
-  return metric === "validationLoss" || metric === "validationRmse";
+/** Whether the sweep wants its metric low: its `goal`, else what the metric measures. */
+export function minimizes(sweep: Pick<Sweep, "goal" | "metric">): boolean {
+  if (sweep.goal) return sweep.goal === "minimize";
+  return sweep.metric === "validationLoss" || sweep.metric === "validationRmse";
 }

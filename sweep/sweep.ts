@@ -26,7 +26,7 @@ import {
 import { readTextOrThrow } from "../data/errors.ts";
 import { UsageError } from "../pipeline/errors.ts";
 import { makeStampedDir, writeFileAtomic } from "../pipeline/run_dir.ts";
-import { bestEvaluation, judge, type TrialRecord } from "./prune.ts";
+import { bestEvaluation, judge, settled, type TrialRecord } from "./prune.ts";
 import { trialsOf } from "./sample.ts";
 import { type TrialOutcome, trialOverrides, type TrialSpec } from "./trial.ts";
 
@@ -37,20 +37,32 @@ export interface SweepPlan {
   file: string;
   /** The base config, validated with its paths resolved (written as base.json). */
   base: Config;
+  /** Whether a lower metric is better (from the sweep). */
   minimize: boolean;
+  /** The seed of every trial's test and validation rows (from the base config). */
   splitSeed: number;
   records: TrialRecord[];
 }
 
-/** What the state file holds (sweep.json). */
+/** What the state file holds (sweep.json); the rest of a plan follows from it and base.json. */
 interface SweepState {
   format: "gradstream-sweep";
   version: 1;
   file: string;
   sweep: Sweep;
-  minimize: boolean;
-  splitSeed: number;
   trials: TrialRecord[];
+}
+
+/** A plan from its parts; what follows from them is derived here, for a new sweep and a resumed one. */
+function planOf(sweep: Sweep, file: string, base: Config, records: TrialRecord[]): SweepPlan {
+  return {
+    sweep,
+    file,
+    base,
+    minimize: minimizes(sweep),
+    splitSeed: base.data.split?.seed ?? base.seed,
+    records,
+  };
 }
 
 /** Runs one trial somewhere (a local process, a queue worker) and reports its events. */
@@ -83,13 +95,17 @@ export async function planSweep(file: string): Promise<SweepPlan> {
     const config = validateConfig(structuredClone(sweep.config), file);
     base = { ...resolvePaths(config, here), name: config.name ?? sweep.name };
   }
-  const minimize = sweep.goal ? sweep.goal === "minimize" : minimizes(sweep.metric);
-  const splitSeed = base.data.split?.seed ?? base.seed;
+  const trials = trialsOf(sweep);
+  const plan = planOf(
+    sweep,
+    resolve(file),
+    base,
+    trials.map((t) => ({ ...t, status: "pending", evaluations: [], judged: 0, seconds: 0 })),
+  );
   // Trials with the same problem (apart from the value found) are listed together.
   const problems = new Map<string, { problem: string; at: number[] }>();
-  const trials = trialsOf(sweep);
   for (const trial of trials) {
-    for (const problem of trialProblems(base, sweep, trial, splitSeed)) {
+    for (const problem of trialProblems(base, sweep, trial, plan.splitSeed)) {
       const kind = problem.replace(/ but found [^\n]*/, "");
       const seen = problems.get(kind) ?? { problem, at: [] };
       seen.at.push(trial.trial);
@@ -110,20 +126,7 @@ export async function planSweep(file: string): Promise<SweepPlan> {
       ),
     );
   }
-  return {
-    sweep,
-    file: resolve(file),
-    base,
-    minimize,
-    splitSeed,
-    records: trials.map((t) => ({
-      ...t,
-      status: "pending",
-      evaluations: [],
-      judged: 0,
-      seconds: 0,
-    })),
-  };
+  return plan;
 }
 
 /** Trial i's config: the base with its values, seed and run folder applied as by --set. */
@@ -195,14 +198,7 @@ export async function loadSweepDir(dir: string): Promise<SweepPlan> {
     throw new Error(`${path}: not a gradstream sweep state (format ${state.format})`);
   }
   const base = (await loadConfig(join(dir, "base.json"))).config;
-  return {
-    sweep: SweepSchema.parse(state.sweep),
-    file: state.file,
-    base,
-    minimize: state.minimize,
-    splitSeed: state.splitSeed,
-    records: state.trials,
-  };
+  return planOf(SweepSchema.parse(state.sweep), state.file, base, state.trials);
 }
 
 async function saveState(dir: string, plan: SweepPlan): Promise<void> {
@@ -211,8 +207,6 @@ async function saveState(dir: string, plan: SweepPlan): Promise<void> {
     version: 1,
     file: plan.file,
     sweep: plan.sweep,
-    minimize: plan.minimize,
-    splitSeed: plan.splitSeed,
     trials: plan.records,
   };
   await writeFileAtomic(join(dir, "sweep.json"), JSON.stringify(state) + "\n");
@@ -349,9 +343,7 @@ export async function runSweep(
   await Promise.all(Array.from({ length: Math.max(1, options.parallel) }, worker));
   decide();
   await save();
-  return records.every((r) => r.status === "done" || r.status === "pruned" || r.status === "failed")
-    ? "done"
-    : "stopped";
+  return records.every(settled) ? "done" : "stopped";
 }
 
 /** Add evaluations, one per iteration (a resumed run repeats some; their values are equal). */
@@ -399,17 +391,19 @@ export function trialMetric(r: TrialRecord, minimize: boolean): number | null {
   return bestEvaluation(r, minimize)?.[1] ?? null;
 }
 
-/** The winning trial: the best metric among the trials that finished (lowest number on ties). */
+/** The trials ranked best first (those with a metric; the lower number first on ties). */
+export function ranked(plan: SweepPlan): TrialRecord[] {
+  return plan.records
+    .filter((r) => trialMetric(r, plan.minimize) !== null)
+    .sort((a, b) => {
+      const [x, y] = [trialMetric(a, plan.minimize)!, trialMetric(b, plan.minimize)!];
+      return (plan.minimize ? x - y : y - x) || a.trial - b.trial;
+    });
+}
+
+/** The winning trial: the best ranked among the trials that finished. */
 export function bestTrial(plan: SweepPlan): TrialRecord | null {
-  let best: TrialRecord | null = null;
-  for (const r of plan.records) {
-    if (r.status !== "done") continue;
-    const m = trialMetric(r, plan.minimize);
-    if (m === null) continue;
-    const b = best && trialMetric(best, plan.minimize)!;
-    if (best === null || (plan.minimize ? m < b! : m > b!)) best = r;
-  }
-  return best;
+  return ranked(plan).find((r) => r.status === "done") ?? null;
 }
 
 /** trials.csv: one row per trial in trial order. */

@@ -112,8 +112,8 @@ export async function runTrial(
       outcome.evaluations.push(numbersOf(event));
     } else if (event.event === "finished") {
       outcome.summary = event;
-    } else if (event.event === "error" || event.event === "message") {
-      if (typeof event.message === "string" && event.event === "error") errors.push(event.message);
+    } else if (event.event === "error" && typeof event.message === "string") {
+      errors.push(event.message);
     }
     options.onEvent?.(event);
   }
