@@ -36,12 +36,26 @@ export function runDirOf(stdout: string): string {
   return match[1]!;
 }
 
-/** Train the tiny fixture into `dir` for a couple of epochs; returns the run directory. */
-export async function trainTiny(dir: string, ...overrides: string[]): Promise<string> {
-  const sets = ["training.epochs=2", ...overrides].flatMap((s) => ["--set", s]);
-  const run = await cli(["train", tiny, "--set", `output.dir=${dir}`, ...sets]);
+/** Train `config` into `dir` with these overrides; returns the run directory. */
+export async function trainConfig(
+  config: string,
+  dir: string,
+  ...overrides: string[]
+): Promise<string> {
+  const sets = overrides.flatMap((s) => ["--set", s]);
+  const run = await cli(["train", config, "--set", `output.dir=${dir}`, ...sets]);
   if (run.code !== 0) throw new Error(run.stderr);
   return runDirOf(run.stdout);
+}
+
+/** Train the tiny fixture into `dir` for a couple of epochs; returns the run directory. */
+export function trainTiny(dir: string, ...overrides: string[]): Promise<string> {
+  return trainConfig(tiny, dir, "training.epochs=2", ...overrides);
+}
+
+/** `retrain` of the tiny fixture into `dir` with a validation split (what the gate compares on). */
+export function retrainTinyArgs(dir: string): string[] {
+  return ["retrain", tiny, "--set", `output.dir=${dir}`, "--set", "data.split={ validation: 0.2 }"];
 }
 
 /** Call `f` with a fresh temporary folder, removed afterwards. */

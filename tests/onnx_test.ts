@@ -12,7 +12,7 @@ import { onnxInputs, onnxOutput, toOnnx } from "../pipeline/onnx.ts";
 import { predictFile } from "../pipeline/predict.ts";
 import { readTable } from "../data/table.ts";
 import { cellValue } from "../data/tabular.ts";
-import { cli, root, runDirOf, trainTiny, withTempDir } from "./helpers.ts";
+import { cli, root, runDirOf, trainConfig, trainTiny, withTempDir } from "./helpers.ts";
 
 const TOLERANCE = 1e-5;
 
@@ -147,15 +147,9 @@ Deno.test({
   fn: async () => {
     await withTempDir(async (dir) => {
       const runs = [await trainTiny(dir)];
-      const train = await cli([
-        "train",
-        join(root, "examples", "penguins.yaml"),
-        "--set",
-        `output.dir=${dir}`,
-        "--set",
-        "training.epochs=2",
-      ]);
-      runs.push(runDirOf(train.stdout));
+      runs.push(
+        await trainConfig(join(root, "examples", "penguins.yaml"), dir, "training.epochs=2"),
+      );
       for (const [i, runDir] of runs.entries()) {
         const { file } = await loadModel(join(runDir, "model.json"));
         const path = join(dir, `model-${i}.onnx`);

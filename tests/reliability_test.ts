@@ -6,7 +6,16 @@ import assert from "node:assert/strict";
 import { isAbsolute, join } from "node:path";
 import { Random } from "../nn/random.ts";
 import { hostname } from "../pipeline/lock.ts";
-import { cli, command, root, runDirOf, tiny, trainTiny, withTempDir } from "./helpers.ts";
+import {
+  cli,
+  command,
+  retrainTinyArgs,
+  root,
+  runDirOf,
+  tiny,
+  trainTiny,
+  withTempDir,
+} from "./helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -362,14 +371,7 @@ Deno.test("runIsolated() runs each scheduled retraining in its own process and r
 
 Deno.test("retrain refuses a broken current link before training, never promoting past it", async () => {
   await withTempDir(async (dir) => {
-    const args = [
-      "retrain",
-      tiny,
-      "--set",
-      `output.dir=${dir}`,
-      "--set",
-      "data.split={ validation: 0.2 }",
-    ];
+    const args = retrainTinyArgs(dir);
     await Deno.mkdir(join(dir, "tiny"), { recursive: true });
     const current = join(dir, "tiny", "current");
     const cases: [string, () => Promise<void>, RegExp][] = [

@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { predictFile } from "../../pipeline/predict.ts";
 import { startServer } from "../../serve/server.ts";
-import { cli, command, root, runDirOf, tiny, trainTiny, withTempDir } from "../helpers.ts";
+import {
+  cli,
+  command,
+  retrainTinyArgs,
+  root,
+  trainConfig,
+  trainTiny,
+  withTempDir,
+} from "../helpers.ts";
 
 const post = (url: string, body: string) =>
   fetch(new URL("/v1/predict", url), { method: "POST", body }).then(async (r) => ({
@@ -108,16 +116,12 @@ Deno.test("serve answers bad requests with a 4xx and a path, and keeps serving",
 
 Deno.test("serve reads raw table rows by column name, with their errors' paths", async () => {
   await withTempDir(async (dir) => {
-    const train = await cli([
-      "train",
+    const runDir = await trainConfig(
       join(root, "examples", "penguins.yaml"),
-      "--set",
-      `output.dir=${dir}`,
-      "--set",
+      dir,
       "training.epochs=5",
-    ]);
-    assert.equal(train.code, 0, train.stderr);
-    const server = await startServer({ target: runDirOf(train.stdout), port: 0 });
+    );
+    const server = await startServer({ target: runDir, port: 0 });
     try {
       const info = await fetch(new URL("/v1/model", server.url)).then((r) => r.json());
       const names: string[] = info.input.columns.map((c: { name: string }) => c.name);
@@ -166,14 +170,7 @@ Deno.test("serve reads raw table rows by column name, with their errors' paths",
 
 Deno.test("serving current follows a promotion under load, and keeps the old model if the new one is broken", async () => {
   await withTempDir(async (dir) => {
-    const args = [
-      "retrain",
-      tiny,
-      "--set",
-      `output.dir=${dir}`,
-      "--set",
-      "data.split={ validation: 0.2 }",
-    ];
+    const args = retrainTinyArgs(dir);
     const first = await cli([...args, "--set", "training.epochs=1"]);
     assert.equal(first.code, 0, first.stderr);
     const current = join(dir, "tiny", "current");
