@@ -70,6 +70,23 @@ async function cliSeconds(args: string[]): Promise<number> {
   return times.sort((a, b) => a - b)[CLI_RUNS >> 1]!;
 }
 
+/**
+ * Milliseconds per iteration of `train …args` through the CLI: the difference between a
+ * `long`- and a `short`-iteration run (start-up, loading and the one evaluation at the end,
+ * the same in both, cancel).
+ */
+async function cliMsPerIteration(args: string[], short: number, long: number): Promise<number> {
+  const run = (iterations: number) =>
+    cliSeconds([
+      ...args,
+      ...[`training.iterations=${iterations}`, `evaluation.every=${iterations}`].flatMap(
+        (s) => ["--set", s],
+      ),
+    ]);
+  const [first, second] = [await run(short), await run(long)];
+  return ((second - first) * 1000) / (long - short);
+}
+
 function timeRuns(f: () => void, runs: number, warmup: number): number[] {
   for (let i = 0; i < warmup; i++) f();
   const times: number[] = [];
@@ -215,19 +232,11 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
   }
   // configs/ch04-numerical.yaml through the CLI: a numerical iteration from the difference
   // between a 40- and a 10-iteration run (no evaluation in between).
-  const sets = (iterations: number) =>
-    [
-      `output.dir=${join(tmp, "cli")}`,
-      `training.iterations=${iterations}`,
-      `evaluation.every=${iterations}`,
-    ]
-      .flatMap((s) => ["--set", s]);
-  const config = join(here, "..", "configs", "ch04-numerical.yaml");
-  const [short, long] = [
-    await cliSeconds([config, ...sets(NUMERICAL_SHORT)]),
-    await cliSeconds([config, ...sets(NUMERICAL_LONG)]),
-  ];
-  const ms = ((long - short) * 1000) / (NUMERICAL_LONG - NUMERICAL_SHORT);
+  const ms = await cliMsPerIteration(
+    [join(here, "..", "configs", "ch04-numerical.yaml"), "--set", `output.dir=${join(tmp, "cli")}`],
+    NUMERICAL_SHORT,
+    NUMERICAL_LONG,
+  );
   const workers = rows.find((r) => r.case === name && r.implementation.includes("2 Workers"))!;
   add(
     name,
@@ -292,9 +301,8 @@ for (
   // difference between a 2,200- and a 200-iteration run (start-up, loading and the one
   // evaluation at the end cancel), default checkpoints (every epoch).
   {
-    const out = join(tmp, "cli");
     const sets = [
-      `output.dir=${out}`,
+      `output.dir=${join(tmp, "cli")}`,
       `model.layers=${JSON.stringify(sizes)}`,
       `model.activation=${activation}`,
       "model.weightInit={ kind: he }",
@@ -302,14 +310,7 @@ for (
       "optimizer={ kind: sgd, learningRate: 0.1 }",
       `training.batchSize=${BATCH}`,
     ];
-    const run = (iterations: number) =>
-      cliSeconds(
-        [...sets, `training.iterations=${iterations}`, `evaluation.every=${iterations}`].flatMap(
-          (s) => ["--set", s],
-        ),
-      );
-    const [short, long] = [await run(CLI_SHORT), await run(CLI_LONG)];
-    const ms = ((long - short) * 1000) / (CLI_LONG - CLI_SHORT);
+    const ms = await cliMsPerIteration(sets.flatMap((s) => ["--set", s]), CLI_SHORT, CLI_LONG);
     const trainer = rows.find((r) => r.case === name && r.implementation.includes("auto"))!;
     add(
       name,
