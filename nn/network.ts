@@ -238,6 +238,16 @@ export class MultiLayerNet {
     return { a: ws.a, z: ws.z, h: ws.dropped ? ws.h : ws.z, masks: ws.dropped ? ws.masks : null };
   }
 
+  /**
+   * The loss, as {@linkcode loss} computes it, of the outputs of the last forward pass (made
+   * by {@linkcode activations} on `rows` samples): one pass serves the caller's own use of the
+   * activations and the loss.
+   */
+  lossOfLastPass(t: Targets, rows: number): number {
+    if (!this.#workspace) throw new Error("lossOfLastPass() needs a forward pass first");
+    return this.#lossFrom(this.#workspace, t, rows);
+  }
+
   /** The loss's gradient by central differences (the book's method), dropout masks held fixed. */
   numericalGradient(x: Matrix, t: Targets, options: PassOptions & { h?: number } = {}): Params {
     const train = options.train === true && this.dropout > 0;

@@ -1,7 +1,9 @@
 /**
  * Assembles the WebAssembly modules with wabt: engine/kernels/kernels.wat into
- * engine/kernels/kernels_binary.ts and engine/trainer/train_step.wat into engine/trainer/train_step_binary.ts (the
- * bytes as base64, so the library loads them without file access). Run: `deno task wasm`.
+ * engine/kernels/kernels_binary.ts, engine/numerical/series_sums.wat into
+ * engine/numerical/series_sums_binary.ts and engine/trainer/train_step.wat into
+ * engine/trainer/train_step_binary.ts (the bytes as base64, so the library loads them without
+ * file access). Run: `deno task wasm`.
  * tests/engine/wasm_kernels_test.ts checks that the committed modules match their WAT.
  */
 import { join } from "node:path";
@@ -15,6 +17,13 @@ export const WASM_MODULES = [
     out: "kernels_binary.ts",
     constant: "KERNELS_WASM",
     what: "kernels'",
+  },
+  {
+    dir: "engine/numerical",
+    wat: "series_sums.wat",
+    out: "series_sums_binary.ts",
+    constant: "SERIES_SUMS_WASM",
+    what: "numerical gradient's series sums",
   },
   {
     dir: "engine/trainer",

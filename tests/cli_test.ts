@@ -97,7 +97,7 @@ Deno.test("configs/ch04-numerical.yaml runs (shortened) and its loss decreases",
     assert.equal(result.code, 0, result.stderr);
     const runDir = runDirOf(result.stdout);
     const config = JSON.parse(await Deno.readTextFile(join(runDir, "config.json")));
-    assert.deepEqual(config.gradient, { method: "numerical", h: 1e-4, workers: 2 });
+    assert.deepEqual(config.gradient, { method: "numerical", h: 1e-4, workers: 1 });
     assert.deepEqual(config.model.layers, [784, 50, 10]);
     const losses = (await Deno.readTextFile(join(runDir, "metrics.csv"))).trim().split("\n").slice(
       1,

@@ -9,7 +9,7 @@
  * the batch in, posts one small message per worker and copies the gradient out.
  * @module
  */
-import { fastNumericalGradient } from "./fast_numerical_gradient.ts";
+import { fastNumericalGradient, fastNumericalGradientAndLoss } from "./fast_numerical_gradient.ts";
 import { targetsAsOneHot } from "../../nn/losses.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import type { MultiLayerNet, NetworkOptions, Params, Targets } from "../../nn/network.ts";
@@ -70,6 +70,28 @@ export class NumericalGradientPool {
       );
     }
     this.size = size;
+  }
+
+  /**
+   * The numerical gradient and `net.loss(x, t)`: with one worker both from one forward pass
+   * (fastNumericalGradientAndLoss), else the loss computed in this thread while the Workers
+   * compute the gradient.
+   */
+  async gradientAndLoss(
+    net: MultiLayerNet,
+    x: Matrix,
+    t: Targets,
+    options: { h?: number; train?: boolean } = {},
+  ): Promise<{ grads: Params; loss: number }> {
+    if (this.size === 1) {
+      return fastNumericalGradientAndLoss(net, x, t, {
+        ...options,
+        train: options.train === true && net.dropout > 0,
+      });
+    }
+    const pending = this.gradient(net, x, t, options);
+    const loss = net.loss(x, t);
+    return { grads: await pending, loss };
   }
 
   /** The numerical gradient of `net.loss(x, t)`, as fastNumericalGradient computes it. */
