@@ -137,6 +137,7 @@ Deno.test("sampleBatch() with reuseRows draws each batch into one buffer, the sa
   assert.deepEqual(reused.map((r) => r.rows), fresh.map((r) => r.rows));
   assert.deepEqual(reused.map((r) => r.x), fresh.map((r) => r.x));
   assert.equal(reused[0]!.batch.rows!.data.buffer, reused[2]!.batch.rows!.data.buffer);
+  assert.equal(reused[0]!.batch.x.data.buffer, reused[2]!.batch.x.data.buffer);
   assert.notEqual(fresh[0]!.batch.rows!.data.buffer, fresh[2]!.batch.rows!.data.buffer);
   // An old batch's float64 rows, never made within its step, cannot be made from reused rows.
   const late = await lastValueFrom(
