@@ -116,10 +116,10 @@ export async function loadSplits(source: SourceConfig, options: LoadOptions): Pr
         classes: source.classes,
         ...(source.classNames ? { classNames: source.classNames } : {}),
       };
-      const [train, test] = await Promise.all([
-        loadIdx(source.trainImages, source.trainLabels, idxOptions),
-        loadIdx(source.testImages, source.testLabels, idxOptions),
-      ]);
+      // One after the other: side by side, their decompression buffers left the allocator
+      // holding more at the peak.
+      const train = await loadIdx(source.trainImages, source.trainLabels, idxOptions);
+      const test = await loadIdx(source.testImages, source.testLabels, idxOptions);
       checkSameShape(train, test);
       return withValidation({ train, test }, options);
     }
