@@ -104,7 +104,16 @@ export function sliceSamples(ds: Dataset, start: number, end: number): Matrix {
  * ```
  */
 export function oneHot(labels: ArrayLike<number>, classes: number): Matrix {
-  const m = new Matrix(labels.length, classes);
+  return oneHotInto(labels, classes, new Float64Array(labels.length * classes));
+}
+
+/** {@linkcode oneHot} written into `data` (labels.length × classes values, overwritten). */
+export function oneHotInto(
+  labels: ArrayLike<number>,
+  classes: number,
+  data: Float64Array,
+): Matrix {
+  data.fill(0);
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i]!;
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
@@ -112,9 +121,9 @@ export function oneHot(labels: ArrayLike<number>, classes: number): Matrix {
         `Expected label ${i} to be an integer in [0, ${classes}) but found ${label}`,
       );
     }
-    m.data[i * classes + label] = 1;
+    data[i * classes + label] = 1;
   }
-  return m;
+  return new Matrix(labels.length, classes, data);
 }
 
 /**

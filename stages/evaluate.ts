@@ -158,14 +158,13 @@ function scoreSplits(
 ): { evaluation: Evaluation; test: Matrix; validation: Matrix | null } {
   const test = predictAll(net, splits.test);
   const validation = splits.validation ? predictAll(net, splits.validation) : null;
-  const train = predictAll(net, splits.train);
   const evaluation: Evaluation = {
     iteration: at.iteration,
     epoch: at.epoch,
     testLoss: lossOf(net, splits.test, test),
   };
   if (splits.train.targets) {
-    evaluation.trainRmse = regressionOf(train, splits.train).rmse;
+    evaluation.trainRmse = regressionOf(predictAll(net, splits.train), splits.train).rmse;
     evaluation.testRmse = regressionOf(test, splits.test).rmse;
     if (validation && splits.validation) {
       evaluation.validationRmse = regressionOf(validation, splits.validation).rmse;
@@ -173,7 +172,7 @@ function scoreSplits(
     }
     return { evaluation, test, validation };
   }
-  evaluation.trainAccuracy = accuracyOf(train, splits.train);
+  evaluation.trainAccuracy = accuracyInChunks(net, splits.train);
   evaluation.testAccuracy = accuracyOf(test, splits.test);
   if (validation && splits.validation) {
     const v = splits.validation;
@@ -182,6 +181,29 @@ function scoreSplits(
     evaluation.validationMacroF1 = macroF1(confusionMatrix(validation, v.labels, v.classes));
   }
   return { evaluation, test, validation };
+}
+
+/**
+ * Rows predicted at a time where only a count is kept: Fashion-MNIST's 60,000 training rows at
+ * once made a 4.8 MB output every epoch, freed into pieces the allocator kept (about 5 MB more
+ * resident an epoch, measured); 2,000 rows make 160 KB.
+ */
+const COUNT_CHUNK = 2000;
+
+/** The fraction of rows whose largest output is their label, predicted COUNT_CHUNK at a time. */
+function accuracyInChunks(net: Predictor, ds: Dataset): number {
+  if (ds.count === 0) return 0;
+  let correct = 0;
+  for (let start = 0; start < ds.count; start += COUNT_CHUNK) {
+    const end = Math.min(ds.count, start + COUNT_CHUNK);
+    const y = net.predict({
+      rows: end - start,
+      cols: ds.features,
+      data: ds.x.subarray(start * ds.features, end * ds.features),
+    });
+    correct += countCorrect(y, ds.labels.subarray(start, end));
+  }
+  return correct / ds.count;
 }
 
 /** The network's outputs for a whole split (from its float32 rows, no float64 copy). */

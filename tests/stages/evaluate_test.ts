@@ -83,3 +83,19 @@ Deno.test("finalEvaluation() gives a confusion matrix consistent with the accura
   assert.deepEqual(f.confusion.map((row) => row.reduce((a, b) => a + b, 0)), [2, 2, 2]);
   f.perClassAccuracy.forEach((a, k) => assert.equal(a, f.confusion[k]![k]! / 2));
 });
+
+Deno.test("evaluateModel() counts training accuracy over more rows than one prediction chunk", () => {
+  // 4,500 rows: the training split is predicted 2,000 rows at a time, the last chunk partial.
+  const net = new MultiLayerNet([5, 4, 3], { seed: 9 });
+  const train: Dataset = smallDataset(4500, 5, 3);
+  for (let i = 0; i < train.x.length; i++) train.x[i] = Math.sin(i * 0.37);
+  const evaluation = evaluateModel(net, { train, test: smallDataset(6, 5, 3) }, step(0));
+  const y = net.predictRows({ rows: train.count, cols: 5, data: train.x });
+  let correct = 0;
+  for (let i = 0; i < train.count; i++) {
+    const row = Array.from(y.data.subarray(i * 3, i * 3 + 3));
+    if (row.indexOf(Math.max(...row)) === train.labels[i]) correct++;
+  }
+  assert.ok(correct > 0 && correct < train.count);
+  assert.equal(evaluation.trainAccuracy, correct / train.count);
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { lastValueFrom, map, of, type OperatorFunction, take, toArray } from "rxjs";
 import { BatchSampler } from "../../data/sampler.ts";
+import type { Matrix } from "../../nn/matrix.ts";
 import { type Batch, sampleBatch } from "../../stages/sample_batch.ts";
 import { smallDataset, testScheduler } from "./helpers.ts";
 
@@ -129,13 +130,26 @@ Deno.test("sampleBatch() with reuseRows draws each batch into one buffer, the sa
       of(0, 1, 2).pipe(
         sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3), { reuseRows }),
         // Read each batch within its step, as the training loop does.
-        map((b) => ({ batch: b, rows: Array.from(b.rows!.data), x: Array.from(b.x.data) })),
+        map((b) => ({
+          batch: b,
+          rows: Array.from(b.rows!.data),
+          x: Array.from(b.x.data),
+          labels: Array.from(b.labels),
+          t: Array.from((b.t as Matrix).data),
+        })),
         toArray(),
       ),
     );
   const [fresh, reused] = [await draw(false), await draw(true)];
   assert.deepEqual(reused.map((r) => r.rows), fresh.map((r) => r.rows));
   assert.deepEqual(reused.map((r) => r.x), fresh.map((r) => r.x));
+  assert.deepEqual(reused.map((r) => r.labels), fresh.map((r) => r.labels));
+  assert.deepEqual(reused.map((r) => r.t), fresh.map((r) => r.t));
+  assert.equal(reused[0]!.batch.labels.buffer, reused[2]!.batch.labels.buffer);
+  assert.equal(
+    (reused[0]!.batch.t as Matrix).data.buffer,
+    (reused[2]!.batch.t as Matrix).data.buffer,
+  );
   assert.equal(reused[0]!.batch.rows!.data.buffer, reused[2]!.batch.rows!.data.buffer);
   assert.equal(reused[0]!.batch.x.data.buffer, reused[2]!.batch.x.data.buffer);
   assert.notEqual(fresh[0]!.batch.rows!.data.buffer, fresh[2]!.batch.rows!.data.buffer);
