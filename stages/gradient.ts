@@ -60,14 +60,16 @@ export function gradient(
         options.method === "numerical" ? options.h : DEFAULT_CHECK_H,
       )
       : undefined;
-    // Not a spread of the batch: that would read (and so make) its float64 rows.
+    // Not a spread of the batch: that would read (and so make) its float64 and float32 rows.
     return {
       iteration: batch.iteration,
       epoch: batch.epoch,
       get x() {
         return batch.x;
       },
-      ...(batch.rows ? { rows: batch.rows } : {}),
+      get rows() {
+        return batch.rows;
+      },
       t: batch.t,
       labels: batch.labels,
       loss,

@@ -60,7 +60,8 @@ export function update(
       epoch: gradient.epoch,
       loss: gradient.loss,
       learningRate: engine.optimizer.learningRate,
-      batchSize: gradient.rows?.rows ?? gradient.x.rows,
+      // From the labels: reading x or rows would make a copy of the batch's rows.
+      batchSize: gradient.labels.length,
       ...(gradient.check ? { check: gradient.check } : {}),
     };
   });

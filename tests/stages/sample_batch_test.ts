@@ -161,4 +161,24 @@ Deno.test("sampleBatch() with reuseRows draws each batch into one buffer, the sa
     ),
   );
   assert.throws(() => late[0]!.x, /batch 0's rows were read after the next batch was drawn/);
+  assert.throws(() => late[0]!.rows, /batch 0's rows were read after the next batch was drawn/);
+});
+
+Deno.test("sampleBatch() with reuseRows gathers float64 rows directly, and float32 ones from them", async () => {
+  const fresh = await lastValueFrom(
+    of(0, 1).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3)),
+      map((b) => ({ rows: Array.from(b.rows!.data), x: Array.from(b.x.data) })),
+      toArray(),
+    ),
+  );
+  // The numerical method's order: x first (and maybe never rows).
+  const reused = await lastValueFrom(
+    of(0, 1).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 3), { reuseRows: true }),
+      map((b) => ({ x: Array.from(b.x.data), rows: Array.from(b.rows!.data) })),
+      toArray(),
+    ),
+  );
+  assert.deepEqual(reused, fresh.map(({ rows, x }) => ({ x, rows })));
 });
