@@ -137,7 +137,15 @@ export function oneHotInto(
  * ```ts
  * import assert from "node:assert/strict";
  * import { partitionInPlace } from "./dataset.ts";
- * const ds = { x: Float32Array.of(0, 1, 2), labels: Int32Array.of(0, 1, 2), count: 3, features: 1, classes: 3 };
+ * const ds = {
+ *   x: Float32Array.of(0, 1, 2),
+ *   labels: Int32Array.of(0, 1, 2),
+ *   count: 3,
+ *   features: 1,
+ *   shape: [1],
+ *   classes: 3,
+ *   origin: "example",
+ * };
  * const [a, b] = partitionInPlace(ds, [Int32Array.of(2, 0), Int32Array.of(1)]);
  * assert.deepEqual([Array.from(a!.x), Array.from(b!.x)], [[2, 0], [1]]);
  * ```

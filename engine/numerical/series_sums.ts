@@ -1,5 +1,5 @@
 /**
- * The workspace and the one hot loop of {@linkcode fastNumericalGradient}'s series: per sample,
+ * The workspace and the one hot loop of `fastNumericalGradient`'s series: per sample,
  * (ℓ₁, ℓ₃) per unit, summed into every non-zero input's row as (x·ℓ₁, x³·ℓ₃). The loop runs in
  * WebAssembly SIMD, one (ℓ₁, ℓ₃) pair per f64x2 (series_sums.wat), on buffers that live in the
  * module's memory so nothing is copied; where the runtime has no SIMD the same loop runs in

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { type Dataset, oneHot, stratifiedSplit, subset, takeBatch } from "../../data/dataset.ts";
+import {
+  compacted,
+  type Dataset,
+  oneHot,
+  partitionInPlace,
+  stratifiedSplit,
+  subset,
+  takeBatch,
+} from "../../data/dataset.ts";
 import { Random } from "../../nn/random.ts";
 
 const ds: Dataset = {
@@ -55,4 +63,53 @@ Deno.test("stratifiedSplit() rejects sizes larger than the data", () => {
     name: "RangeError",
     message: "Expected trainSize + testSize to be at most 10 but found 8 + 5 = 13",
   });
+});
+
+/** 12 rows of 3 features whose values name their row, with targets. */
+function numbered(count = 12): Dataset {
+  return {
+    x: Float32Array.from({ length: count * 3 }, (_, i) => Math.floor(i / 3) + (i % 3) / 10),
+    labels: Int32Array.from({ length: count }, (_, i) => i % 4),
+    targets: Float64Array.from({ length: count }, (_, i) => i * 1.5),
+    count,
+    features: 3,
+    shape: [3],
+    classes: 4,
+    origin: "test",
+  };
+}
+
+Deno.test("partitionInPlace() gives what subset() gives, as views of the one array", () => {
+  const r = new Random(5);
+  for (let trial = 0; trial < 20; trial++) {
+    const order = r.shuffle(Array.from({ length: 12 }, (_, i) => i));
+    // Two parts that leave some rows out, as a split into train and test sizes may.
+    const parts = [Int32Array.from(order.slice(0, 5)), Int32Array.from(order.slice(5, 9))];
+    const expected = parts.map((p) => subset(numbered(), p));
+    const ds = numbered();
+    const got = partitionInPlace(ds, parts);
+    for (const [k, part] of got.entries()) {
+      assert.deepEqual(Array.from(part.x), Array.from(expected[k]!.x));
+      assert.deepEqual(Array.from(part.labels), Array.from(expected[k]!.labels));
+      assert.deepEqual(Array.from(part.targets!), Array.from(expected[k]!.targets!));
+      assert.equal(part.count, parts[k]!.length);
+      assert.equal(part.x.buffer, ds.x.buffer);
+    }
+  }
+});
+
+Deno.test("partitionInPlace() refuses a row twice or out of range, and compacted() copies views", () => {
+  assert.throws(() => partitionInPlace(numbered(), [Int32Array.of(1, 2), Int32Array.of(2)]), {
+    message: "Expected distinct rows but found row 2 twice",
+  });
+  assert.throws(() => partitionInPlace(numbered(), [Int32Array.of(12)]), {
+    message: "Expected rows in [0, 12) but found 12",
+  });
+  const [part] = partitionInPlace(numbered(), [Int32Array.of(3, 1)]);
+  const own = compacted(part!);
+  assert.notEqual(own.x.buffer, part!.x.buffer);
+  assert.equal(own.x.buffer.byteLength, 2 * 3 * 4);
+  assert.deepEqual(Array.from(own.x), Array.from(part!.x));
+  const whole = numbered();
+  assert.equal(compacted(whole), whole);
 });
