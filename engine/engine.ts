@@ -45,8 +45,12 @@ export interface Engine extends Predictor {
   readParams(): Params;
   /** Make these the parameters (they are copied into `net.params` too). */
   writeParams(params: Params): void;
-  /** The optimizer's current state (buffers and step count). */
-  optimizerState(): OptimizerState;
+  /**
+   * The optimizer's current state (buffers and step count), in new arrays, or in `into`'s
+   * buffers where their names and lengths fit (a caller that saves the state again and again
+   * keeps one set: 3.8 MB a checkpoint of Fashion-MNIST's Adam state).
+   */
+  optimizerState(into?: OptimizerState): OptimizerState;
   /** Continue from a saved optimizer state. */
   setOptimizerState(state: OptimizerState): void;
   /** Release what the engine holds beyond the network (Workers); it still predicts. */

@@ -119,8 +119,8 @@ export class NetworkEngine implements Engine {
     copyInto(this.net.params, params);
   }
 
-  optimizerState(): OptimizerState {
-    return this.optimizer.state();
+  optimizerState(into?: OptimizerState): OptimizerState {
+    return this.optimizer.state(into);
   }
 
   setOptimizerState(state: OptimizerState): void {

@@ -101,6 +101,7 @@ export class MultiLayerNet {
   #params: Params;
   #rng: Random;
   #workspace: Workspace | null = null;
+  #rowsChunk = new Float64Array(0);
 
   constructor(sizes: readonly number[], options: NetworkOptions = {}) {
     if (sizes.length < 2) {
@@ -200,7 +201,11 @@ export class MultiLayerNet {
   predictRows(x: Float32Rows, options: { kernels?: Kernels } = {}): Matrix {
     const nOut = this.sizes.at(-1)!;
     const out = new Matrix(x.rows, nOut);
-    const chunk = new Float64Array(Math.min(PREDICT_CHUNK, x.rows) * x.cols);
+    // Kept from call to call: an evaluation predicts a split in several calls, and a fresh
+    // 3.2 MB chunk each time (784 features) added to what the allocator held at the peak.
+    const length = Math.min(PREDICT_CHUNK, x.rows) * x.cols;
+    if (this.#rowsChunk.length < length) this.#rowsChunk = new Float64Array(length);
+    const chunk = this.#rowsChunk;
     for (let start = 0; start < x.rows; start += PREDICT_CHUNK) {
       const rows = Math.min(PREDICT_CHUNK, x.rows - start);
       const values = chunk.subarray(0, rows * x.cols);

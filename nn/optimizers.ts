@@ -21,7 +21,8 @@ export interface Optimizer {
   readonly kind: OptimizerKind;
   learningRate: number;
   update(params: Params, grads: Params): void;
-  state(): OptimizerState;
+  /** The state, in new arrays or in `into`'s where their names and lengths fit. */
+  state(into?: OptimizerState): OptimizerState;
   setState(state: OptimizerState): void;
 }
 
@@ -51,9 +52,10 @@ abstract class Stateful implements Optimizer {
     return b;
   }
 
-  state(): OptimizerState {
+  /** The state, in new arrays or in `into`'s where their names and lengths fit. */
+  state(into?: OptimizerState): OptimizerState {
     const buffers: Record<string, Float64Array> = {};
-    for (const [key, b] of this.buffers) buffers[key] = b.slice();
+    for (const [key, b] of this.buffers) buffers[key] = copyOf(b, into?.buffers[key]);
     return { kind: this.kind, step: this.step, buffers };
   }
 
@@ -66,6 +68,13 @@ abstract class Stateful implements Optimizer {
       Object.entries(state.buffers).map(([key, values]) => [key, values.slice()]),
     );
   }
+}
+
+/** `values` copied into `into` when it has their length, else into a new array. */
+export function copyOf(values: Float64Array, into?: Float64Array): Float64Array {
+  if (into?.length !== values.length) return values.slice();
+  into.set(values);
+  return into;
 }
 
 function pairs(params: Params, grads: Params): [string, Float64Array, Float64Array][] {

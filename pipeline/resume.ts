@@ -58,16 +58,25 @@ export interface Resumable {
   sampler: BatchSampler;
   stopping: EarlyStopping | null;
   counters: RunCounters;
+  /**
+   * The optimizer state's buffers of the last checkpoint, written over by the next: a
+   * checkpoint is encoded before its write begins, so they are free again by then.
+   */
+  optimizerBuffers?: TrainingState["optimizer"];
 }
 
-/** The complete training state before iteration `nextIteration`. */
+/**
+ * The complete training state before iteration `nextIteration`. Its optimizer buffers are
+ * reused by the next snapshot of the same run: encode or copy them first.
+ */
 export function snapshot(run: Resumable, nextIteration: number): TrainingState {
   const { engine, stopping, counters } = run;
+  const optimizer = run.optimizerBuffers = engine.optimizerState(run.optimizerBuffers);
   return {
     fingerprint: fingerprint(run.config),
     nextIteration,
     params: engine.readParams(),
-    optimizer: engine.optimizerState(),
+    optimizer,
     sampler: run.sampler.state(),
     dropout: engine.net.randomState(),
     recentLosses: counters.recentLosses,

@@ -182,8 +182,8 @@ export class WasmTrainer implements Engine {
     this.#pushParams();
   }
 
-  optimizerState(): OptimizerState {
-    if (!this.#stateAhead) return this.optimizer.state();
+  optimizerState(into?: OptimizerState): OptimizerState {
+    if (!this.#stateAhead) return this.optimizer.state(into);
     // Read straight from the trainer's memory, without bringing the float64 optimizer up to
     // date (two more copies of every buffer, 5 MB a checkpoint of 784-100-10 Adam): nothing
     // reads that optimizer while the trainer holds the state.
@@ -192,7 +192,11 @@ export class WasmTrainer implements Engine {
     stateKeys(this.optimizer).forEach((suffix, k) => {
       const block = this.#f32(plan.state[k]!, plan.total);
       for (const slot of plan.slots) {
-        buffers[`${slot.name}.${suffix}`] = unpad(block, slot);
+        const key = `${slot.name}.${suffix}`;
+        const reuse = into?.buffers[key];
+        buffers[key] = reuse?.length === slot.rows * slot.cols
+          ? unpad(block, slot, reuse)
+          : unpad(block, slot);
       }
     });
     return { kind: this.optimizer.kind, step: this.#step, buffers };

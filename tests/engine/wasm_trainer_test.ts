@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { oneHot } from "../../data/dataset.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
-import { createOptimizer, type Optimizer, type OptimizerOptions } from "../../nn/optimizers.ts";
+import {
+  Adam,
+  createOptimizer,
+  type Optimizer,
+  type OptimizerOptions,
+} from "../../nn/optimizers.ts";
+import type { Engine } from "../../engine/engine.ts";
+import { NetworkEngine } from "../../engine/network_engine.ts";
+import { jsKernels } from "../../nn/kernels.ts";
 import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import { maxDifference, sparseBatch } from "../nn/helpers.ts";
 
@@ -132,6 +140,32 @@ Deno.test("WasmTrainer: parameters and optimizer state read back and pushed in c
   assert.deepEqual(resumed.optimizerState(), trainer.optimizerState());
   trainer.dispose();
   resumed.dispose();
+});
+
+Deno.test("optimizerState(into) writes into the buffers it is given where they fit, the same values", () => {
+  const x = sparseBatch(6, 30, 8);
+  const labels = [0, 1, 2, 3, 0, 1];
+  const engines: Engine[] = [
+    new WasmTrainer(new MultiLayerNet([30, 9, 4], { seed: 4 }), new Adam(0.01)),
+    new NetworkEngine(new MultiLayerNet([30, 9, 4], { seed: 4 }), new Adam(0.01), jsKernels),
+  ];
+  for (const engine of engines) {
+    const step = () => {
+      engine.gradientAndLoss(x, labels, { train: true });
+      engine.update();
+    };
+    step();
+    const first = engine.optimizerState();
+    const kept = first.buffers["W1.m"]!;
+    step();
+    // A buffer of the wrong length is not used; the others are, with the fresh values.
+    first.buffers["b1.v"] = new Float64Array(1);
+    const second = engine.optimizerState(first);
+    assert.equal(second.buffers["W1.m"], kept, `${engine.name} reuses W1.m`);
+    assert.notEqual(second.buffers["b1.v"], first.buffers["b1.v"]);
+    assert.deepEqual(second, engine.optimizerState(), engine.name);
+    engine.dispose();
+  }
 });
 
 Deno.test("WasmTrainer takes one-hot targets, float32 rows and batches larger than its capacity", () => {
