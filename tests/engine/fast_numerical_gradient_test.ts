@@ -4,7 +4,9 @@ import { loadMnistDigits } from "../../data/mnist_digits.ts";
 import {
   fastNumericalGradient,
   fastNumericalGradientAndLoss,
+  useSeriesSums,
 } from "../../engine/numerical/fast_numerical_gradient.ts";
+import { createSeriesSums } from "../../engine/numerical/series_sums.ts";
 import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet, type NetworkOptions } from "../../nn/network.ts";
 import { TwoLayerNet } from "../../nn/two_layer_net.ts";
@@ -110,6 +112,20 @@ Deno.test("fastNumericalGradient() keeps the central difference's truncation err
   const fromBackprop = maxDifference(fast, net.gradient(x, t));
   assert.ok(fromNaive <= 1e-9, `max |fast - naive| = ${fromNaive}`);
   assert.ok(fromBackprop > 100 * fromNaive, `max |fast - backprop| = ${fromBackprop}`);
+});
+
+Deno.test("fastNumericalGradient() gives the same bits with the JavaScript sums as with WebAssembly", async () => {
+  const digits = await loadMnistDigits();
+  const { x, labels } = takeBatch(digits, Int32Array.from({ length: 50 }, (_, i) => i * 193));
+  const net = new TwoLayerNet(784, 50, 10, { seed: 7 });
+  useSeriesSums(createSeriesSums("js"));
+  try {
+    const js = fastNumericalGradient(net, x, labels);
+    useSeriesSums(createSeriesSums("wasm"));
+    assert.deepEqual(fastNumericalGradient(net, x, labels), js);
+  } finally {
+    useSeriesSums(createSeriesSums());
+  }
 });
 
 Deno.test("fastNumericalGradientAndLoss() gives net.loss() bit for bit, with and without dropout", () => {
