@@ -40,6 +40,25 @@ function bytes(): Uint8Array<ArrayBuffer> {
   return moduleBytes(KERNELS_WASM);
 }
 
+/** Bytes in a WebAssembly memory page. */
+const WASM_PAGE = 65536;
+
+/**
+ * Byte offsets of consecutive regions of `memory` of the given byte lengths, each 16-byte
+ * aligned for v128 loads; the memory grows to hold them all.
+ */
+export function alignedLayout(memory: WebAssembly.Memory, byteLengths: number[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const length of byteLengths) {
+    offsets.push(at);
+    at += Math.ceil(length / 16) * 16;
+  }
+  const needed = at - memory.buffer.byteLength;
+  if (needed > 0) memory.grow(Math.ceil(needed / WASM_PAGE));
+  return offsets;
+}
+
 /** Whether this runtime can run the SIMD module. */
 export function wasmSimdAvailable(): boolean {
   try {
@@ -66,17 +85,8 @@ export function createWasmKernels(): Kernels {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes()), {});
   const wasm = instance.exports as unknown as Exports;
   /** Byte offsets of consecutive f32 regions of the given lengths (16-byte aligned). */
-  const layout = (...lengths: number[]): number[] => {
-    const offsets: number[] = [];
-    let at = 0;
-    for (const length of lengths) {
-      offsets.push(at);
-      at += Math.ceil((length * 4) / 16) * 16;
-    }
-    const needed = at - wasm.memory.buffer.byteLength;
-    if (needed > 0) wasm.memory.grow(Math.ceil(needed / 65536));
-    return offsets;
-  };
+  const layout = (...lengths: number[]): number[] =>
+    alignedLayout(wasm.memory, lengths.map((length) => length * 4));
   const f32 = (offset: number, length: number) =>
     new Float32Array(wasm.memory.buffer, offset, length);
   /**

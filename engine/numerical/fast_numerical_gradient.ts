@@ -326,17 +326,22 @@ function zeroed(name: string, length: number): Float64Array {
   return b.subarray(0, length).fill(0);
 }
 
+/** What a layer slice's differences accumulate in, by series and directly. */
+interface LayerSums {
+  sums: SeriesSums;
+  ws: SeriesWorkspace;
+  /** max(1, max |input|) per sample: bounds how far a perturbation moves a unit (1: bias). */
+  max: Float64Array;
+  /** Directly evaluated differences per (input, unit) and per unit's bias, summed over samples. */
+  direct: Float64Array;
+  directBias: Float64Array;
+}
+
 /**
- * A layer's series workspace with each sample's non-zero inputs gathered (a zero input's
- * weight changes nothing), and max(1, max |input|) per sample, which bounds how far any
- * perturbation of the layer moves a unit (1: the bias).
+ * A layer slice's sums, zero, with each sample's non-zero inputs gathered into the series
+ * workspace (a zero input's weight changes nothing).
  */
-function seriesWorkspace(
-  input: Float64Array,
-  B: number,
-  nIn: number,
-  width: number,
-): { sums: SeriesSums; ws: SeriesWorkspace; max: Float64Array } {
+function layerSums(input: Float64Array, B: number, nIn: number, width: number): LayerSums {
   const sums = sharedSums ??= createSeriesSums();
   const ws = sums.workspace(B, nIn, width);
   const max = zeroed("inputMax", B);
@@ -353,7 +358,13 @@ function seriesWorkspace(
     ws.count[s] = at - s * nIn;
     max[s] = largest;
   }
-  return { sums, ws, max };
+  return {
+    sums,
+    ws,
+    max,
+    direct: zeroed("direct", nIn * width),
+    directBias: zeroed("directBias", width),
+  };
 }
 
 /**
@@ -373,23 +384,19 @@ function seriesDifference(c: Float64Array, o: number, up: number, down: number):
  * at its own steps.
  */
 function writeQuotients(
-  layer: { sums: SeriesSums; ws: SeriesWorkspace },
-  direct: Float64Array,
-  directBias: Float64Array,
+  layer: LayerSums,
   w: Float64Array,
   b: Float64Array,
-  n: number,
   j0: number,
-  width: number,
-  nIn: number,
-  B: number,
   h: number,
   lambda: number,
   gW: Matrix,
   gb: Matrix,
 ): void {
-  layer.sums.sum(B, nIn, width);
-  const { sums, biasSums } = layer.ws;
+  layer.sums.sum();
+  const { direct, directBias } = layer;
+  const { sums, biasSums, rows: B, inputs: nIn, width } = layer.ws;
+  const n = gW.cols;
   for (let u = 0; u < width; u++) {
     const j = j0 + u;
     for (let i = 0; i < nIn; i++) {
@@ -445,13 +452,12 @@ function lastHiddenLayer(
   const aOut = a[l]!;
   const out = ctx.scratch.a[l]!;
   const width = j1 - j0;
-  const layer = seriesWorkspace(input, B, nIn, width);
+  const layer = layerSums(input, B, nIn, width);
+  const { direct, directBias } = layer;
   const { series, index, value, count } = layer.ws;
   // How far unit j's output can move per unit of pre-activation change (Lipschitz constant).
   const slope = { sigmoid: 0.25, relu: 1, tanh: 1, step: Infinity }[net.activation];
   const activation = net.activation;
-  const direct = zeroed("direct", nIn * width);
-  const directBias = zeroed("directBias", width);
   const generic = (
     s: number,
     j: number,
@@ -505,22 +511,7 @@ function lastHiddenLayer(
       hiddenUnitSeries(softmax!, s, wOut, j * m, m, change, series, (s * width + u) * SERIES_TERMS);
     }
   }
-  writeQuotients(
-    layer,
-    direct,
-    directBias,
-    wIn,
-    bIn,
-    n,
-    j0,
-    width,
-    nIn,
-    B,
-    h,
-    net.weightDecay,
-    gW,
-    gb,
-  );
+  writeQuotients(layer, wIn, bIn, j0, h, net.weightDecay, gW, gb);
 }
 
 /**
@@ -644,10 +635,9 @@ function outputLayer(
   const b = net.params[`b${L}`]!.data;
   const { E, S, labels } = softmax;
   const width = k1 - k0;
-  const layer = seriesWorkspace(input, B, nIn, width);
+  const layer = layerSums(input, B, nIn, width);
+  const { direct, directBias } = layer;
   const { series, index, value, count } = layer.ws;
-  const direct = zeroed("direct", nIn * width);
-  const directBias = zeroed("directBias", width);
   /** Sample s's loss difference when output k moves by up and by down. */
   const difference = (s: number, k: number, up: number, down: number): number => {
     const e = E[s * m + k]!;
@@ -697,22 +687,7 @@ function outputLayer(
       directBias[u]! += difference(s, k, (p + h) - p, (p - h) - p);
     }
   }
-  writeQuotients(
-    layer,
-    direct,
-    directBias,
-    w,
-    b,
-    m,
-    k0,
-    width,
-    nIn,
-    B,
-    h,
-    net.weightDecay,
-    gW,
-    gb,
-  );
+  writeQuotients(layer, w, b, k0, h, net.weightDecay, gW, gb);
 }
 
 /**

@@ -6,11 +6,15 @@
  * JavaScript, with the same roundings and so the same bits.
  * @module
  */
-import { moduleBytes } from "../kernels/wasm_kernels.ts";
+import { alignedLayout, moduleBytes } from "../kernels/wasm_kernels.ts";
 import { SERIES_SUMS_WASM } from "./series_sums_binary.ts";
 
 /** The buffers of one layer's series, views of the module's memory (or plain arrays). */
 export interface SeriesWorkspace {
+  /** Samples, values per sample, and units of the layer's slice. */
+  rows: number;
+  inputs: number;
+  width: number;
   /** (ℓ₁, ℓ₃) of sample s, unit u at [(s·width + u)·2]: zero where not used. */
   series: Float64Array;
   /** The non-zero inputs of sample s at [s·inputs, s·inputs + count[s]). */
@@ -24,12 +28,12 @@ export interface SeriesWorkspace {
   biasSums: Float64Array;
 }
 
-/** A series workspace for `rows` samples of `inputs` values and `width` units. */
+/** Series workspaces and the loop that sums them. */
 export interface SeriesSums {
-  /** The buffers for this shape, all zero; valid until the next call. */
+  /** The buffers for this shape, series and sums zero; valid until the next call. */
   workspace(rows: number, inputs: number, width: number): SeriesWorkspace;
-  /** Fill sums and biasSums from series, index, value and count. */
-  sum(rows: number, inputs: number, width: number): void;
+  /** Fill the last workspace's sums and biasSums from its series, index, value and count. */
+  sum(): void;
   /** `wasm` or `js`. */
   readonly kind: string;
 }
@@ -49,8 +53,6 @@ interface Exports {
   ): void;
 }
 
-const WASM_PAGE = 65536;
-
 /** The WebAssembly loop, or the JavaScript one where the module does not validate. */
 export function createSeriesSums(prefer: "wasm" | "js" = "wasm"): SeriesSums {
   const bytes = moduleBytes(SERIES_SUMS_WASM);
@@ -58,46 +60,47 @@ export function createSeriesSums(prefer: "wasm" | "js" = "wasm"): SeriesSums {
   return jsSeriesSums();
 }
 
+/** Zero what the next gradient accumulates into. */
+function cleared(ws: SeriesWorkspace): SeriesWorkspace {
+  ws.series.fill(0);
+  ws.sums.fill(0);
+  ws.biasSums.fill(0);
+  return ws;
+}
+
 function wasmSeriesSums(bytes: Uint8Array<ArrayBuffer>): SeriesSums {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   const wasm = instance.exports as unknown as Exports;
-  let offsets: number[] = [];
-  const workspace = (rows: number, inputs: number, width: number): SeriesWorkspace => {
-    // Bytes of each buffer, in the order of SeriesWorkspace, 16-byte aligned for v128.
-    const lengths = [
-      rows * width * 16,
-      rows * inputs * 4,
-      rows * inputs * 8,
-      rows * 4,
-      inputs * width * 16,
-      width * 16,
-    ];
-    offsets = [];
-    let at = 0;
-    for (const length of lengths) {
-      offsets.push(at);
-      at += Math.ceil(length / 16) * 16;
-    }
-    const needed = at - wasm.memory.buffer.byteLength;
-    if (needed > 0) wasm.memory.grow(Math.ceil(needed / WASM_PAGE));
-    const buffer = wasm.memory.buffer;
-    const ws: SeriesWorkspace = {
-      series: new Float64Array(buffer, offsets[0]!, rows * width * 2),
-      index: new Int32Array(buffer, offsets[1]!, rows * inputs),
-      value: new Float64Array(buffer, offsets[2]!, rows * inputs),
-      count: new Int32Array(buffer, offsets[3]!, rows),
-      sums: new Float64Array(buffer, offsets[4]!, inputs * width * 2),
-      biasSums: new Float64Array(buffer, offsets[5]!, width * 2),
-    };
-    ws.series.fill(0);
-    ws.sums.fill(0);
-    ws.biasSums.fill(0);
-    return ws;
-  };
+  let last: { ws: SeriesWorkspace; offsets: number[] } | null = null;
   return {
     kind: "wasm",
-    workspace,
-    sum(rows, inputs, width) {
+    workspace(rows, inputs, width) {
+      // In the order of SeriesWorkspace's arrays.
+      const offsets = alignedLayout(wasm.memory, [
+        rows * width * 16,
+        rows * inputs * 4,
+        rows * inputs * 8,
+        rows * 4,
+        inputs * width * 16,
+        width * 16,
+      ]);
+      const buffer = wasm.memory.buffer;
+      const ws: SeriesWorkspace = {
+        rows,
+        inputs,
+        width,
+        series: new Float64Array(buffer, offsets[0]!, rows * width * 2),
+        index: new Int32Array(buffer, offsets[1]!, rows * inputs),
+        value: new Float64Array(buffer, offsets[2]!, rows * inputs),
+        count: new Int32Array(buffer, offsets[3]!, rows),
+        sums: new Float64Array(buffer, offsets[4]!, inputs * width * 2),
+        biasSums: new Float64Array(buffer, offsets[5]!, width * 2),
+      };
+      last = { ws, offsets };
+      return cleared(ws);
+    },
+    sum() {
+      const { ws, offsets } = last!;
       const [series, index, value, count, sums, bias] = offsets as [
         number,
         number,
@@ -106,7 +109,7 @@ function wasmSeriesSums(bytes: Uint8Array<ArrayBuffer>): SeriesSums {
         number,
         number,
       ];
-      wasm.seriesSums(series, index, value, count, rows, inputs, width, sums, bias);
+      wasm.seriesSums(series, index, value, count, ws.rows, ws.inputs, ws.width, sums, bias);
     },
   };
 }
@@ -114,31 +117,30 @@ function wasmSeriesSums(bytes: Uint8Array<ArrayBuffer>): SeriesSums {
 function jsSeriesSums(): SeriesSums {
   // One workspace per shape: a gradient alternates between its layers' shapes.
   const workspaces = new Map<string, SeriesWorkspace>();
-  let ws: SeriesWorkspace | null = null;
+  let last: SeriesWorkspace | null = null;
   return {
     kind: "js",
     workspace(rows, inputs, width) {
       const key = `${rows} ${inputs} ${width}`;
-      ws = workspaces.get(key) ?? null;
-      if (ws) {
-        ws.series.fill(0);
-        ws.sums.fill(0);
-        ws.biasSums.fill(0);
-        return ws;
+      let ws = workspaces.get(key);
+      if (!ws) {
+        ws = {
+          rows,
+          inputs,
+          width,
+          series: new Float64Array(rows * width * 2),
+          index: new Int32Array(rows * inputs),
+          value: new Float64Array(rows * inputs),
+          count: new Int32Array(rows),
+          sums: new Float64Array(inputs * width * 2),
+          biasSums: new Float64Array(width * 2),
+        };
+        workspaces.set(key, ws);
       }
-      ws = {
-        series: new Float64Array(rows * width * 2),
-        index: new Int32Array(rows * inputs),
-        value: new Float64Array(rows * inputs),
-        count: new Int32Array(rows),
-        sums: new Float64Array(inputs * width * 2),
-        biasSums: new Float64Array(width * 2),
-      };
-      workspaces.set(key, ws);
-      return ws;
+      return last = cleared(ws);
     },
-    sum(rows, inputs, width) {
-      const { series, index, value, count, sums, biasSums } = ws!;
+    sum() {
+      const { rows, inputs, width, series, index, value, count, sums, biasSums } = last!;
       const span = width * 2;
       for (let s = 0; s < rows; s++) {
         const from = s * span;

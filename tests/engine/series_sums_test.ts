@@ -18,7 +18,7 @@ function fill(sums: SeriesSums, rows: number, inputs: number, width: number, see
     ws.count[s] = at - s * inputs;
   }
   for (let k = 0; k < ws.series.length; k++) ws.series[k] = r.random() - 0.5;
-  sums.sum(rows, inputs, width);
+  sums.sum();
   return { ws, x };
 }
 
