@@ -71,7 +71,7 @@ abstract class Stateful implements Optimizer {
 }
 
 /** `values` copied into `into` when it has their length, else into a new array. */
-export function copyOf(values: Float64Array, into?: Float64Array): Float64Array {
+function copyOf(values: Float64Array, into?: Float64Array): Float64Array {
   if (into?.length !== values.length) return values.slice();
   into.set(values);
   return into;

@@ -194,9 +194,12 @@ export class WasmTrainer implements Engine {
       for (const slot of plan.slots) {
         const key = `${slot.name}.${suffix}`;
         const reuse = into?.buffers[key];
-        buffers[key] = reuse?.length === slot.rows * slot.cols
-          ? unpad(block, slot, reuse)
-          : unpad(block, slot);
+        // unpad makes a new array when given none.
+        buffers[key] = unpad(
+          block,
+          slot,
+          reuse?.length === slot.rows * slot.cols ? reuse : undefined,
+        );
       }
     });
     return { kind: this.optimizer.kind, step: this.#step, buffers };
