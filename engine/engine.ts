@@ -31,6 +31,14 @@ export interface Engine extends Predictor {
    * {@linkcode update}.
    */
   gradientAndLoss(x: Matrix | Float32Rows, t: Targets, options?: { train?: boolean }): number;
+  /**
+   * Keep a data set's rows in the engine's own memory, so that steps can name their rows
+   * ({@linkcode gradientAndLossOfRows}) instead of passing copies; true when they are kept.
+   * Engines without it, or that decline (too many rows), take rows with every step.
+   */
+  holdRows?(rows: Float32Rows): boolean;
+  /** {@linkcode gradientAndLoss} on the held rows that `indices` numbers. */
+  gradientAndLossOfRows?(indices: Int32Array, t: Targets, options?: { train?: boolean }): number;
   /** Hold a gradient computed elsewhere (the numerical method) in place of the last one. */
   setGradients(grads: Params): void;
   /** The held gradient as float64 matrices shaped like the parameters (copies). */

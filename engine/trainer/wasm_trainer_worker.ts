@@ -5,7 +5,16 @@
  * batch size, bumps the request counter and computes the first half meanwhile.
  * @module
  */
-import { computeHalf, CONTROL, instantiate, PASS, type WorkerStart } from "./wasm_step.ts";
+import {
+  computeHalf,
+  CONTROL,
+  CONTROL_WORDS,
+  instantiate,
+  PASS,
+  watch,
+  WATCH_MS,
+  type WorkerStart,
+} from "./wasm_step.ts";
 
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<WorkerStart>) => void;
@@ -13,7 +22,7 @@ const scope = self as unknown as {
 
 scope.onmessage = (event) => {
   const { memory, plan, generation } = event.data;
-  const control = new Int32Array(memory.buffer, plan.control, 8);
+  const control = new Int32Array(memory.buffer, plan.control, CONTROL_WORDS);
   const fail = () => {
     Atomics.store(control, CONTROL.failed, generation);
     Atomics.notify(control, CONTROL.done);
@@ -30,18 +39,22 @@ scope.onmessage = (event) => {
   let seen = event.data.seen;
   while (!stopped()) {
     // Steps usually follow each other within a fraction of a millisecond: watch for the next
-    // request for about 0.2 ms before sleeping, since waking a sleeping thread costs tens of
-    // microseconds. The wait's timeout is a safety net only: requests and stops also notify.
-    const until = performance.now() + 0.2;
-    while (Atomics.load(control, CONTROL.request) === seen && performance.now() < until);
-    Atomics.wait(control, CONTROL.request, seen, 1000);
+    // request before sleeping (WATCH_MS). The wait's timeout is a safety net only: requests
+    // and stops also notify.
+    if (!watch(control, CONTROL.request, seen, WATCH_MS)) {
+      Atomics.wait(control, CONTROL.request, seen, 1000);
+    }
     if (stopped()) return;
     const request = Atomics.load(control, CONTROL.request);
     if (request === seen) continue;
     seen = request;
     try {
       const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
-      computeHalf(wasm, plan, 1, control[CONTROL.rows]!, control[CONTROL.dropping] === 1, pass);
+      const rows = control[CONTROL.rows]!;
+      const indices = control[CONTROL.byIndex] === 1
+        ? new Int32Array(memory.buffer, plan.indices, rows)
+        : null;
+      computeHalf(wasm, plan, 1, rows, control[CONTROL.dropping] === 1, pass, indices);
     } catch {
       return fail();
     }

@@ -296,3 +296,85 @@ Deno.test("WasmTrainer.predict() answers as net.predict() does, to float32 preci
     assert.deepEqual(net.predict(x).data, expected.data, "the network itself is unchanged");
   }
 });
+
+Deno.test("WasmTrainer steps on held rows named by number give the bits of steps on copies of those rows", async () => {
+  const sizes = [30, 10, 7, 4];
+  const data = sparseBatch(40, 30, 12);
+  const held = { rows: 40, cols: 30, data: Float32Array.from(data.data) };
+  const copies = (rows: number[]) =>
+    new Matrix(rows.length, 30, Float64Array.from(rows.flatMap((r) => [...data.row(r)])));
+  // Odd, even and single-row batches, repeated rows, and more rows than the capacity (2).
+  const batches = [[3, 9, 27, 0, 39, 5, 5], [1, 2, 3, 4, 5, 6], [17], [38, 12, 12, 0, 33, 21, 8]];
+  for (const threads of [1, 2] as const) {
+    const run = async (byNumber: boolean) => {
+      const net = new MultiLayerNet(sizes, { seed: 6, activation: "relu", dropout: 0.25 });
+      const trainer = new WasmTrainer(net, createOptimizer({ kind: "adam", learningRate: 0.01 }), {
+        threads,
+        capacity: 2,
+      });
+      const losses: number[] = [];
+      const step = (rows: number[], held: boolean) => {
+        const labels = rows.map((r) => r % 4);
+        losses.push(
+          held
+            ? trainer.gradientAndLossOfRows(Int32Array.from(rows), labels, { train: true })
+            : trainer.gradientAndLoss(copies(rows), labels, { train: true }),
+        );
+        trainer.update();
+      };
+      try {
+        // The first step on copies either way: holding rows keeps the parameters and the
+        // optimizer's state.
+        step(batches[0]!, false);
+        if (byNumber) assert.equal(trainer.holdRows(held), true);
+        for (const rows of batches.slice(1)) step(rows, byNumber);
+        // With the Worker up, the same steps again on two threads.
+        assert.equal(await trainer.ready(), threads === 2);
+        for (const rows of batches) step(rows, byNumber);
+        assert.equal(trainer.threads, threads);
+      } finally {
+        trainer.dispose();
+      }
+      return { losses, params: trainer.readParams() };
+    };
+    const copied = await run(false);
+    const named = await run(true);
+    assert.ok(copied.losses.every(Number.isFinite));
+    assert.deepEqual(named.losses, copied.losses, `${threads} thread(s)`);
+    for (const name of Object.keys(copied.params)) {
+      assert.deepEqual(named.params[name]!.data, copied.params[name]!.data, name);
+    }
+  }
+});
+
+Deno.test("WasmTrainer.holdRows() declines rows beyond 64 MiB and rejects misfits; unheld rows are an error", () => {
+  const net = new MultiLayerNet([30, 5, 3], { seed: 1 });
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+    threads: 1,
+  });
+  try {
+    assert.throws(
+      () => trainer.gradientAndLossOfRows(Int32Array.of(0), [0]),
+      /No rows are held: call holdRows first/,
+    );
+    // One row more than 64 MiB of float32 holds: declined, and nothing else changes.
+    const rows = Math.floor(64 * 1024 * 1024 / (4 * 30)) + 1;
+    assert.equal(trainer.holdRows({ rows, cols: 30, data: new Float32Array(rows * 30) }), false);
+    assert.throws(
+      () => trainer.holdRows({ rows: 2, cols: 29, data: new Float32Array(58) }),
+      /Expected rows of 30 features but found 29/,
+    );
+    assert.throws(
+      () => trainer.holdRows({ rows: 2, cols: 30, data: new Float32Array(59) }),
+      /Expected 60 values for 2 rows but found 59/,
+    );
+    assert.equal(trainer.holdRows({ rows: 2, cols: 30, data: new Float32Array(60) }), true);
+    assert.throws(
+      () => trainer.gradientAndLossOfRows(Int32Array.of(0, 2), [0, 1]),
+      /Expected row numbers in 0\.\.1 but found 2 at 1/,
+    );
+    assert.ok(Number.isFinite(trainer.gradientAndLossOfRows(Int32Array.of(1, 0, 1), [0, 1, 2])));
+  } finally {
+    trainer.dispose();
+  }
+});

@@ -4,6 +4,7 @@ import { Matrix } from "../../nn/matrix.ts";
 import { MultiLayerNet } from "../../nn/network.ts";
 import { NetworkEngine } from "../../engine/network_engine.ts";
 import { SGD } from "../../nn/optimizers.ts";
+import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import { gradient } from "../../stages/gradient.ts";
 import type { Batch } from "../../stages/sample_batch.ts";
 import { testScheduler } from "./helpers.ts";
@@ -11,7 +12,7 @@ import { testScheduler } from "./helpers.ts";
 function batch(iteration: number): Batch {
   const x = Matrix.from([[0.5, 0, 1, 0.25], [0, 1, 0.5, 0], [1, 1, 0, 0]]);
   const labels = Int32Array.from([0, 2, 1]);
-  return { iteration, epoch: 0, x, t: labels, labels };
+  return { iteration, epoch: 0, x, t: labels, labels, indices: Int32Array.of(0, 1, 2) };
 }
 
 /** The reference engine around `net` (the stage computes through it). */
@@ -27,6 +28,37 @@ Deno.test("gradient() with backprop gives the network's gradient and loss", asyn
   assert.deepEqual(out.grads, net.gradient(batch(0).x, batch(0).t));
   assert.equal(out.loss, net.loss(batch(0).x, batch(0).t));
   assert.equal(out.check, undefined);
+});
+
+Deno.test("gradient() with rowsHeld names the batch's rows to the engine that holds them: the same loss and gradient", async () => {
+  const run = async (rowsHeld: boolean) => {
+    const trainer = new WasmTrainer(new MultiLayerNet([4, 5, 3], { seed: 1 }), new SGD(0.1), {
+      threads: 1,
+    });
+    try {
+      // The rows in another order than the batch's: the batch's indices say where they are.
+      const x = batch(0).x;
+      const stored = Float32Array.from([...x.row(2), ...x.row(0), ...x.row(1)]);
+      if (rowsHeld) assert.equal(trainer.holdRows({ rows: 3, cols: 4, data: stored }), true);
+      const named = { ...batch(0), indices: Int32Array.of(1, 2, 0) };
+      const out = await lastValueFrom(
+        of(named).pipe(gradient(trainer, { method: "backprop" }, { rowsHeld })),
+      );
+      return { loss: out.loss, grads: out.grads };
+    } finally {
+      trainer.dispose();
+    }
+  };
+  const copied = await run(false);
+  const named = await run(true);
+  assert.equal(named.loss, copied.loss);
+  assert.deepEqual(named.grads, copied.grads);
+  // An engine that cannot hold rows is refused at once, not at the first batch.
+  assert.throws(
+    () =>
+      gradient(engineOf(new MultiLayerNet([4, 5, 3])), { method: "backprop" }, { rowsHeld: true }),
+    /The js engine holds no rows/,
+  );
 });
 
 Deno.test("gradient() with the numerical method agrees with backprop", async () => {

@@ -99,6 +99,7 @@ Deno.test("sampleBatch() gives the dataset's float32 rows, and float64 x equal t
   assert.equal(batch.x, batch.x, "x is made once");
   // The rows and labels the sampler chose (the same seed draws the same indices).
   const indices = new BatchSampler(10, 4, "shuffle", 5).next();
+  assert.deepEqual(batch.indices, indices, "the batch names its rows");
   indices.forEach((r, i) => {
     assert.deepEqual(rows.data.subarray(i * 3, i * 3 + 3), train.x.subarray(r * 3, r * 3 + 3));
     assert.equal(batch.labels[i], train.labels[r]);

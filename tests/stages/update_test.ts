@@ -17,6 +17,7 @@ function step(engine: NetworkEngine, loss?: number): GradientResult {
     iteration: 6,
     epoch: 1,
     x,
+    indices: Int32Array.of(0, 1),
     t: labels,
     labels,
     grads: engine.gradients(),
