@@ -13,6 +13,7 @@ import { backendKernels } from "../engine/kernels/backends.ts";
 import { jsKernels, type Kernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
+import { Random } from "../nn/random.ts";
 import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 
@@ -35,6 +36,10 @@ const BATCH = 100;
 const [NUMERICAL_SHORT, NUMERICAL_LONG] = [100, 1100];
 /** The two CLI runs whose difference is the training alone. */
 const [CLI_SHORT, CLI_LONG] = [200, 2200];
+/** The digits the trainer holds for steps on new batches: as many as the CLI trains on. */
+const HELD_DIGITS = 8000;
+/** The seed of those batches' draws. */
+const FRESH_SEED = 7;
 const rows: Row[] = [];
 const meta: Record<string, unknown> = { date: new Date().toISOString(), deno: Deno.version.deno };
 
@@ -70,18 +75,19 @@ async function cliSeconds(args: string[]): Promise<number> {
 }
 
 /**
- * Milliseconds per iteration of `train …args` through the CLI, and its ratio to an in-process
- * step: each round times a `short`- and a `long`-iteration run (start-up, loading and the one
+ * Milliseconds per iteration of `train …args` through the CLI, and its ratios to in-process
+ * steps: each round times a `short`- and a `long`-iteration run (start-up, loading and the one
  * evaluation at the end, the same in both, cancel in the difference) and then `inProcess` (ms
- * a step), so that each ratio compares numbers taken within seconds of each other on this
- * shared machine, whose speed drifts by 30 % over a minute. Medians over CLI_RUNS rounds.
+ * a step of each reference), so that each ratio compares numbers taken within seconds of each
+ * other on this shared machine, whose speed drifts by 30 % over a minute. Medians over
+ * CLI_RUNS rounds, one ratio per reference.
  */
 async function cliPerIteration(
   args: string[],
   short: number,
   long: number,
-  inProcess: () => number | Promise<number>,
-): Promise<{ ms: number; ratio: number }> {
+  inProcess: () => number[] | Promise<number[]>,
+): Promise<{ ms: number; ratios: number[] }> {
   const run = (iterations: number) =>
     cliSeconds([
       ...args,
@@ -90,14 +96,16 @@ async function cliPerIteration(
       ),
     ]);
   const ms: number[] = [];
-  const ratios: number[] = [];
+  const ratios: number[][] = [];
   for (let round = 0; round < CLI_RUNS; round++) {
     const perIteration = ((await run(long)) - (await run(short))) * 1000 / (long - short);
     ms.push(perIteration);
-    ratios.push(perIteration / await inProcess());
+    (await inProcess()).forEach((reference, k) =>
+      (ratios[k] ??= []).push(perIteration / reference)
+    );
   }
   const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1]!;
-  return { ms: median(ms), ratio: median(ratios) };
+  return { ms: median(ms), ratios: ratios.map(median) };
 }
 
 function timeRuns(f: () => void, runs: number, warmup: number): number[] {
@@ -247,13 +255,13 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
   // between two runs (no evaluation in between).
   // Against the fast gradient in one thread, the config's default (faster than 2 Workers,
   // above), timed again after each pair of CLI runs.
-  const { ms, ratio } = await cliPerIteration(
+  const { ms, ratios: [ratio] } = await cliPerIteration(
     [join(here, "..", "configs", "ch04-numerical.yaml"), "--set", `output.dir=${join(tmp, "cli")}`],
     NUMERICAL_SHORT,
     NUMERICAL_LONG,
     () => {
       const times = timeRuns(() => fastNumericalGradient(net, x, t), 30, 5);
-      return times[times.length >> 1]!;
+      return [times[times.length >> 1]!];
     },
   );
   add(
@@ -262,7 +270,7 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
     [ms],
     null,
     `${NUMERICAL_LONG} − ${NUMERICAL_SHORT} iterations; CLI ÷ fast gradient (1 thread) ${
-      ratio.toFixed(2)
+      ratio!.toFixed(2)
     } (goal ≤ 1.2, paired); 10,000 iterations ≈ ${
       Math.round((ms * 10_000) / 1000)
     } s (goal ≤ 60 s)`,
@@ -283,16 +291,31 @@ for (
   const name = `backprop step ${sizes.join("-")} ${activation}`;
   const make = () =>
     new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
-  /** 200 timed trainer steps on one batch (sorted ms), and the threads the trainer chose. */
-  const timeTrainer = async (threads: "auto" | 1 | 2) => {
+  /**
+   * 200 timed trainer steps (sorted ms), and the threads the trainer chose: on one batch, or
+   * (`fresh`) on a new batch of HELD_DIGITS held digits each step, as the CLI trains.
+   */
+  const timeTrainer = async (threads: "auto" | 1 | 2, fresh = false) => {
     const trainer = new WasmTrainer(make(), new SGD(0.1), { threads });
+    const draw = new Random(FRESH_SEED);
+    const freshLabels = new Int32Array(BATCH);
+    if (fresh) {
+      trainer.holdRows({ rows: HELD_DIGITS, cols: 784, data: digits.x });
+    }
     // Time the threads asked for: steps before the Worker is up run on one.
     await trainer.ready();
     const times = timeRuns(
-      () => {
-        trainer.gradientAndLoss(x32, labels);
-        trainer.update();
-      },
+      fresh
+        ? () => {
+          const rows = draw.choice(HELD_DIGITS, BATCH);
+          rows.forEach((row, i) => freshLabels[i] = digits.labels[row]!);
+          trainer.gradientAndLossOfRows(rows, freshLabels);
+          trainer.update();
+        }
+        : () => {
+          trainer.gradientAndLoss(x32, labels);
+          trainer.update();
+        },
       200,
       20,
     );
@@ -300,6 +323,16 @@ for (
     trainer.dispose();
     return { times, chose };
   };
+  const fresh = await timeTrainer("auto", true);
+  add(
+    name,
+    `gradstream wasm trainer, a new batch of ${
+      HELD_DIGITS.toLocaleString("en")
+    } held digits a step (auto)`,
+    fresh.times,
+    BATCH,
+    "what the CLI's steps do without the pipeline: the rows of a new batch are not in the cache",
+  );
   for (const threads of ["auto", 1, 2] as const) {
     const { times, chose } = await timeTrainer(threads);
     add(
@@ -335,15 +368,17 @@ for (
       "optimizer={ kind: sgd, learningRate: 0.1 }",
       `training.batchSize=${BATCH}`,
     ];
-    // Against the trainer (auto threads, as the CLI) timed again after each pair of CLI runs.
-    const { ms, ratio } = await cliPerIteration(
+    // Against the trainer (auto threads, as the CLI), on one batch and on new batches, timed
+    // again after each pair of CLI runs.
+    const median = (times: number[]) => times[times.length >> 1]!;
+    const { ms, ratios: [cached, onFresh] } = await cliPerIteration(
       sets.flatMap((s) => ["--set", s]),
       CLI_SHORT,
       CLI_LONG,
-      async () => {
-        const { times } = await timeTrainer("auto");
-        return times[times.length >> 1]!;
-      },
+      async () => [
+        median((await timeTrainer("auto")).times),
+        median((await timeTrainer("auto", true)).times),
+      ],
     );
     add(
       name,
@@ -351,8 +386,8 @@ for (
       [ms],
       BATCH,
       `${CLI_LONG} − ${CLI_SHORT} iterations; CLI ÷ trainer ${
-        (1 / ratio).toFixed(2)
-      } (goal ≥ 0.9, paired)`,
+        (1 / cached!).toFixed(2)
+      } (goal ≥ 0.9, paired), ÷ trainer on new batches ${(1 / onFresh!).toFixed(2)}`,
     );
   }
   if (py) {

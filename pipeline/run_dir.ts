@@ -152,7 +152,7 @@ export class RunDirectory {
   readonly columns: readonly MetricColumn[];
   #metrics: Deno.FsFile;
   /** Metric rows not written yet. */
-  #rows: string[][] = [];
+  #rows: string[] = [];
   #events: Deno.FsFile;
 
   private constructor(
@@ -218,9 +218,14 @@ export class RunDirectory {
     return new RunDirectory(root, path, metrics, events, columns);
   }
 
-  /** Append one row to `metrics.csv`. */
+  /**
+   * Append one row to `metrics.csv`. Its cells are numbers or empty, which CSV never quotes:
+   * the line is joined here rather than by a CSV writer (7 µs a step of a 0.3 ms step).
+   */
   metric(row: MetricRow): void {
-    this.#rows.push(this.columns.map((c) => (row[c] === undefined ? "" : String(row[c]))));
+    this.#rows.push(
+      this.columns.map((c) => (row[c] === undefined ? "" : String(row[c]))).join(","),
+    );
     if (this.#rows.length >= METRIC_ROWS_PER_WRITE) this.flush();
   }
 
@@ -230,7 +235,7 @@ export class RunDirectory {
    */
   flush(): void {
     if (this.#rows.length === 0) return;
-    writeAll(this.#metrics, stringify(this.#rows));
+    writeAll(this.#metrics, this.#rows.join("\n") + "\n");
     this.#rows = [];
   }
 

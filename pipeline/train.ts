@@ -228,6 +228,7 @@ export async function train(
         }
         return writes.start(() => checkpoint(run.path, parts, done, emit));
       },
+      () => writes.pending,
     );
     await writes.settled();
     writes.check();
@@ -313,6 +314,11 @@ class BackgroundWrites {
     }
     this.#launch(write);
     return false;
+  }
+
+  /** Whether a write is in progress. */
+  get pending(): boolean {
+    return this.#pending !== null;
   }
 
   /** Resolves when no write is in progress (it never rejects: see check). */
