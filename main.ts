@@ -32,7 +32,7 @@ import { trainCommand } from "./commands/train.ts";
 import { ConfigError } from "./config/errors.ts";
 import { UsageError } from "./pipeline/errors.ts";
 
-export { RUN_PERMISSIONS, runIsolated } from "./commands/schedule.ts";
+export { RUN_PERMISSIONS, RUN_V8_FLAGS, runIsolated } from "./commands/schedule.ts";
 
 const HELP_FOOTER = "deno task <command> --help: a command's options and an example.";
 

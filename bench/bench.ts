@@ -16,6 +16,7 @@ import { SGD } from "../nn/optimizers.ts";
 import { Random } from "../nn/random.ts";
 import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
+import { RUN_V8_FLAGS } from "../commands/schedule.ts";
 
 interface Row {
   case: string;
@@ -62,11 +63,11 @@ console.log(`CPU: ${cpu.model}, widest SIMD ${cpu.simd}, ${navigator.hardwareCon
 /** Rounds of each CLI comparison, for the median (a CLI run is noisier than an in-process step). */
 const CLI_RUNS = 3;
 
-/** Wall seconds of one `deno run main.ts train …args`. */
+/** Wall seconds of one `deno run main.ts train …args`, with the V8 flags the tasks give. */
 async function cliSeconds(args: string[]): Promise<number> {
   const t0 = performance.now();
   const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(here, "..", "main.ts"), "train", ...args],
+    args: ["run", ...RUN_V8_FLAGS, "--allow-all", join(here, "..", "main.ts"), "train", ...args],
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -442,7 +443,14 @@ async function cliRow(
   ) => Pick<Row, "case" | "implementation" | "note">,
 ): Promise<void> {
   const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
-  const deno = ["run", "--allow-all", join(here, "..", "main.ts"), "train", ...args];
+  const deno = [
+    "run",
+    ...RUN_V8_FLAGS,
+    "--allow-all",
+    join(here, "..", "main.ts"),
+    "train",
+    ...args,
+  ];
   const t0 = performance.now();
   const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
     args: timeCmd ? ["-v", Deno.execPath(), ...deno] : deno,

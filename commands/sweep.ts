@@ -19,13 +19,14 @@ import {
 } from "../sweep/sweep.ts";
 import { runTrial, type TrainCommand } from "../sweep/trial.ts";
 import { integerOption, print, printError, USAGE, usage } from "./cli.ts";
-import { MAIN, RUN_PERMISSIONS } from "./schedule.ts";
+import { MAIN, RUN_PERMISSIONS, RUN_V8_FLAGS } from "./schedule.ts";
 import { SIGNAL_EXIT, stopOnSignals } from "./train.ts";
 
-/** How a trial process is started: this Deno, the run permissions, `main.ts train`. */
+/** How a trial process is started: this Deno, the run's V8 flags and permissions, `main.ts train`. */
 export const TRAIN_COMMAND: TrainCommand = [
   Deno.execPath(),
   "run",
+  ...RUN_V8_FLAGS,
   ...RUN_PERMISSIONS,
   MAIN,
   "train",

@@ -1,7 +1,16 @@
 /** End-to-end tests: the CLI as a user runs it, in a subprocess. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, command, root, runDirOf, trainTiny, withTempDir } from "./helpers.ts";
+import {
+  cli,
+  command,
+  root,
+  runDirOf,
+  taskPermissions,
+  trainTiny,
+  withTempDir,
+} from "./helpers.ts";
+import { RUN_V8_FLAGS } from "../main.ts";
 import { HELP } from "../commands/cli.ts";
 
 const fixtures = join(root, "fixtures", "configs");
@@ -250,6 +259,13 @@ Deno.test("every command answers --help and -h with its usage, options and an ex
       (task as { description?: string }).description,
       `deno task ${name} has a description`,
     );
+  }
+});
+
+Deno.test("every task that trains runs with the V8 flags that trials and scheduled retrains get", () => {
+  for (const task of ["train", "retrain", "schedule", "sweep", "worker"]) {
+    const flags = taskPermissions(task);
+    for (const flag of RUN_V8_FLAGS) assert.ok(flags.includes(flag), `deno task ${task}: ${flag}`);
   }
 });
 

@@ -1,17 +1,17 @@
 /** Shared helpers of the end-to-end tests: run the CLI, use a temporary folder. */
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-import { RUN_PERMISSIONS } from "../main.ts";
+import { RUN_PERMISSIONS, RUN_V8_FLAGS } from "../main.ts";
 
 /** The repository root. */
 export const root = join(import.meta.dirname!, "..");
 /** The tiny IDX fixture's config. */
 export const tiny = join(root, "fixtures", "configs", "tiny.yaml");
 
-/** `deno run main.ts …args` with the permissions the tasks give. */
+/** `deno run main.ts …args` with the V8 flags and permissions the tasks give. */
 export function command(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, join(root, "main.ts"), ...args],
+    args: ["run", ...RUN_V8_FLAGS, ...RUN_PERMISSIONS, join(root, "main.ts"), ...args],
     cwd: root,
     stdin: "null",
     stdout: "piped",
@@ -68,7 +68,7 @@ export async function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T>
   }
 }
 
-/** The permissions a deno.json task runs main.ts with (`--allow-…` flags before main.ts). */
+/** The flags a deno.json task runs main.ts with (V8 flags and permissions, before main.ts). */
 export function taskPermissions(task: string): string[] {
   const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json")));
   const line: string = config.tasks[task].command;
