@@ -105,8 +105,12 @@ async function cliPerIteration(
       (ratios[k] ??= []).push(perIteration / reference)
     );
   }
-  const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1]!;
   return { ms: median(ms), ratios: ratios.map(median) };
+}
+
+/** The middle value (the upper of the two middle ones of an even count). */
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
 }
 
 function timeRuns(f: () => void, runs: number, warmup: number): number[] {
@@ -127,14 +131,14 @@ function add(
   samples: number | null,
   note?: string,
 ) {
-  const median = times[Math.floor(times.length / 2)]!;
+  const middle = median(times);
   rows.push({
     case: name,
     implementation,
-    medianMs: median,
+    medianMs: middle,
     minMs: times[0]!,
     maxMs: times.at(-1)!,
-    samplesPerSecond: samples === null ? null : Math.round(samples / (median / 1000)),
+    samplesPerSecond: samples === null ? null : Math.round(samples / (middle / 1000)),
     ...(note ? { note } : {}),
   });
 }
@@ -260,10 +264,7 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
     [join(here, "..", "configs", "ch04-numerical.yaml"), "--set", `output.dir=${join(tmp, "cli")}`],
     NUMERICAL_SHORT,
     NUMERICAL_LONG,
-    () => {
-      const times = timeRuns(() => fastNumericalGradient(net, x, t), 30, 5);
-      return [times[times.length >> 1]!];
-    },
+    () => [median(timeRuns(() => fastNumericalGradient(net, x, t), 30, 5))],
   );
   add(
     name,
@@ -371,7 +372,6 @@ for (
     ];
     // Against the trainer (auto threads, as the CLI), on one batch and on new batches, timed
     // again after each pair of CLI runs.
-    const median = (times: number[]) => times[times.length >> 1]!;
     const { ms, ratios: [cached, onFresh] } = await cliPerIteration(
       sets.flatMap((s) => ["--set", s]),
       CLI_SHORT,

@@ -19,7 +19,6 @@ export const RUN_PERMISSIONS = [
   "--allow-net=127.0.0.1",
 ];
 
-/** The CLI's entry module, which each retraining and each sweep trial runs in its own process. */
 /**
  * The V8 flags of every process that trains, as the deno.json tasks that train give them: a
  * young generation of 4 MB semi-spaces. V8's default let it grow with the run, and a 30-epoch
@@ -29,6 +28,7 @@ export const RUN_PERMISSIONS = [
  */
 export const RUN_V8_FLAGS = ["--v8-flags=--max-semi-space-size=4"];
 
+/** The CLI's entry module, which each retraining and each sweep trial runs in its own process. */
 export const MAIN = join(import.meta.dirname!, "..", "main.ts");
 
 /** Serve the schedule until stopped. */

@@ -264,11 +264,6 @@ const pad4 = (n: number) => Math.ceil(n / 4) * 4;
 /** The first byte a layout uses: the first 4 KiB stay unused so that pointer 0 means none. */
 export const FIRST_BYTE = 4096;
 
-/** The byte after `rows` held rows of `features` floats at byte `at`. */
-export function heldEnd(at: number, rows: number, features: number): number {
-  return at + rows * features * 4;
-}
-
 /** Rows of the batch that half `half` of B rows takes: [from, to). */
 export function halfRows(half: 0 | 1, B: number): [number, number] {
   const middle = Math.ceil(B / 2);
@@ -317,7 +312,7 @@ export function planStep(
   // arrays whose sizes are multiples of 4 KiB (784 floats × 128 rows is) would otherwise
   // alias in the store buffer and stall loads on unrelated stores. The layout starts after
   // the held rows, and never in the first 4 KiB (pointer 0 means "none": no bias, no rows).
-  let at = Math.max(FIRST_BYTE, heldEnd(held.at, held.rows, sizes[0]!));
+  let at = Math.max(FIRST_BYTE, held.at + held.rows * sizes[0]! * 4);
   let line = 0;
   const take = (floats: number) => {
     at = Math.ceil(at / 4096) * 4096 + (line++ % 64) * 64;
