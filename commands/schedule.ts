@@ -14,6 +14,8 @@ export const RUN_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
+  // The system's OpenBLAS for the trainer's dense products (engine/trainer/openblas.ts).
+  "--allow-ffi",
   "--allow-sys=hostname",
   "--allow-run=kill",
   "--allow-net=127.0.0.1",

@@ -276,6 +276,9 @@ export const ConfigSchema = z.strictObject({
   backend: z.enum(["wasm", "js"]).optional().describe(
     "wasm: backprop trains in WebAssembly SIMD memory (float32, the whole step including the optimizer, one or two threads, softmax with cross-entropy; other outputs use float32 products); js: plain TypeScript, float64. Default: wasm where available. The numerical gradient always computes in float64.",
   ),
+  blas: z.enum(["auto", "openblas", "off"]).default("auto").describe(
+    "Where the WebAssembly trainer (backend wasm, backprop) computes its dense products. auto: through the system's OpenBLAS (libopenblas via Deno's FFI, which the tasks allow; GRADSTREAM_OPENBLAS names the file) when it loads, in WebAssembly otherwise; a resumed run keeps what its checkpoint used. openblas: OpenBLAS, an error where it does not load. off: WebAssembly only. OpenBLAS's numbers differ from WebAssembly's in the last float32 bits and repeat exactly on one machine; summary.json names the engine that ran.",
+  ),
   data: z.strictObject({
     source: Source.default({ kind: "mnist-digits", trainSize: 8000, testSize: 2000 }).describe(
       "Where the rows come from, by `kind`.",

@@ -23,6 +23,8 @@ export interface Predictor {
 export interface Engine extends Predictor {
   /** `js`, `wasm` (kernels) or `wasm-trainer` (resident): recorded with the run. */
   readonly name: string;
+  /** What runs, as summary.json names it (the name when absent). */
+  readonly description?: string;
   /** The update rule; its learning rate may change between steps (decay). */
   readonly optimizer: Optimizer;
   /**

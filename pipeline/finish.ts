@@ -61,6 +61,8 @@ export interface Summary {
   /** Iteration (1-based) of the parameters that were saved. */
   modelIteration: number;
   resumed: boolean;
+  /** What trained the network: the engine, and for the WebAssembly trainer its products. */
+  engine: string;
   perClassAccuracy: number[];
   confusion: number[][];
 }
@@ -101,6 +103,8 @@ export interface Finishing {
   iterationsDone: number;
   perEpoch: number;
   resumed: boolean;
+  /** What trained the network (Summary.engine). */
+  engine: string;
   /** Seconds since the command started, and spent in the loop. */
   durationSeconds: number;
   trainSeconds: number;
@@ -147,6 +151,7 @@ export async function finish(run: RunDirectory, f: Finishing): Promise<Summary> 
     stoppedEarly: f.stoppedEarly,
     modelIteration,
     resumed: f.resumed,
+    engine: f.engine,
     selectedBy: stopping && stopping.options.restoreBest && stopping.best
       ? stopping.options.metric
       : null,

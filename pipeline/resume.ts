@@ -12,9 +12,13 @@ import type { EarlyStopping } from "./early_stopping.ts";
 import { UsageError } from "./errors.ts";
 import type { RunCounters } from "./recorder.ts";
 import { effectiveBackend } from "./setup.ts";
+import type { Products } from "../engine/trainer/wasm_trainer.ts";
 
-/** What must not change between a checkpoint and the config that resumes it. */
-export function fingerprint(config: Config): Record<string, unknown> {
+/**
+ * What must not change between a checkpoint and the config that resumes it, and where the
+ * resident trainer computed its dense products (`products`, checked by resolveProducts).
+ */
+export function fingerprint(config: Config, products?: Products | null): Record<string, unknown> {
   return JSON.parse(JSON.stringify({
     seed: config.seed,
     data: {
@@ -28,14 +32,18 @@ export function fingerprint(config: Config): Record<string, unknown> {
     batchSize: config.training.batchSize,
     sampling: config.training.sampling,
     backend: effectiveBackend(config),
+    ...(products ? { products } : {}),
   }));
 }
+
+/** The fingerprint's entry that resolveProducts checks instead of checkFingerprint. */
+const PRODUCTS_KEY = "products";
 
 /** Refuse a checkpoint written under different settings, naming each that differs. */
 export function checkFingerprint(state: TrainingState, config: Config, runDir: string): void {
   const current = fingerprint(config);
   const differing = Object.keys({ ...current, ...state.fingerprint }).filter((k) =>
-    JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
+    k !== PRODUCTS_KEY && JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
   );
   if (differing.length > 0) {
     throw new UsageError(
@@ -58,6 +66,8 @@ export interface Resumable {
   sampler: BatchSampler;
   stopping: EarlyStopping | null;
   counters: RunCounters;
+  /** Where the resident trainer computes its dense products (null: not the resident trainer). */
+  products: Products | null;
   /**
    * The optimizer state's buffers of the last checkpoint, written over by the next: a
    * checkpoint is encoded before its write begins, so they are free again by then.
@@ -73,7 +83,7 @@ export function snapshot(run: Resumable, nextIteration: number): TrainingState {
   const { engine, stopping, counters } = run;
   const optimizer = run.optimizerBuffers = engine.optimizerState(run.optimizerBuffers);
   return {
-    fingerprint: fingerprint(run.config),
+    fingerprint: fingerprint(run.config, run.products),
     nextIteration,
     params: engine.readParams(),
     optimizer,

@@ -11,7 +11,8 @@ import type { Dataset } from "../data/dataset.ts";
 import type { Engine } from "../engine/engine.ts";
 import { backendKernels, type BackendName, defaultBackend } from "../engine/kernels/backends.ts";
 import { NetworkEngine } from "../engine/network_engine.ts";
-import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import { type Products, WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import { openBlas } from "../engine/trainer/openblas.ts";
 import { balancedClassWeights } from "../nn/losses.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import type { Optimizer } from "../nn/optimizers.ts";
@@ -122,23 +123,69 @@ export function createNetwork(config: Config): MultiLayerNet {
 }
 
 /**
- * The engine that trains `net`, chosen once. Backprop on the wasm backend trains in
- * WebAssembly memory (the resident trainer) when the trainer handles the network; class
- * weights travel as scaled one-hot targets, which the trainer (labels only) lacks. Everything
- * else runs the network's own math with the backend's kernels.
+ * Whether `net` trains in WebAssembly memory (the resident trainer): backprop on the wasm
+ * backend, when the trainer handles the network; class weights travel as scaled one-hot
+ * targets, which the trainer (labels only) lacks.
+ */
+export function residentTrainer(
+  config: Config,
+  net: MultiLayerNet,
+  classWeights: Float64Array | null,
+): boolean {
+  return effectiveBackend(config) === "wasm" && config.gradient.method === "backprop" &&
+    !classWeights && WasmTrainer.supports(net) === null;
+}
+
+/**
+ * Where the resident trainer's dense products run, from the config's `blas` and, when
+ * resuming, what the checkpoint's run used (`recorded`; checkpoints from before OpenBLAS
+ * used WebAssembly): a resumed run continues bit-identically or not at all.
+ */
+export function resolveProducts(
+  config: Config,
+  resuming: { runDir: string; recorded: unknown } | null = null,
+): Products {
+  const why = config.blas === "off" ? null : openBlas();
+  const available = why !== null && typeof why !== "string";
+  if (resuming) {
+    const recorded: Products = resuming.recorded === "openblas" ? "openblas" : "wasm";
+    const wanted = config.blas === "auto" ? recorded : config.blas === "off" ? "wasm" : "openblas";
+    const cannot =
+      `cannot resume ${resuming.runDir}: its checkpoint computed the dense products in`;
+    if (wanted !== recorded) {
+      throw new UsageError(
+        `${cannot} ${
+          recorded === "openblas" ? "OpenBLAS" : "WebAssembly"
+        }, and the config's blas is ${config.blas}` +
+          ` (the numbers would differ; use blas: auto)`,
+      );
+    }
+    if (recorded === "openblas" && !available) {
+      throw new UsageError(`${cannot} OpenBLAS, which does not load here: ${why}`);
+    }
+    return recorded;
+  }
+  if (config.blas === "openblas" && !available) {
+    throw new UsageError(`blas is openblas, but OpenBLAS does not load here: ${why}`);
+  }
+  return available ? "openblas" : "wasm";
+}
+
+/**
+ * The engine that trains `net`, chosen once: the resident trainer when `resident`
+ * ({@linkcode residentTrainer}), with its dense products where `products` says; everything
+ * else runs the network's own math with the backend's kernels. `inputDensity` is the share
+ * of non-zero values in the training rows (which products layer 1 uses).
  */
 export function createEngine(
   config: Config,
   net: MultiLayerNet,
   optimizer: Optimizer,
-  classWeights: Float64Array | null,
+  resident: { products: Products; inputDensity: number } | null,
 ): Engine {
-  const backend = effectiveBackend(config);
-  const resident = backend === "wasm" && config.gradient.method === "backprop" &&
-    !classWeights && WasmTrainer.supports(net) === null;
   return resident
-    ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize })
-    : new NetworkEngine(net, optimizer, backendKernels(backend));
+    ? new WasmTrainer(net, optimizer, { capacity: config.training.batchSize, ...resident })
+    : new NetworkEngine(net, optimizer, backendKernels(effectiveBackend(config)));
 }
 
 /** Iterations of a run that names neither iterations nor epochs. */

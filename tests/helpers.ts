@@ -8,23 +8,24 @@ export const root = join(import.meta.dirname!, "..");
 /** The tiny IDX fixture's config. */
 export const tiny = join(root, "fixtures", "configs", "tiny.yaml");
 
-/** `deno run main.ts …args` with the V8 flags and permissions the tasks give. */
-export function command(args: string[]): Deno.Command {
+/** `deno run main.ts …args` with the V8 flags and permissions the tasks give, and `env` added. */
+export function command(args: string[], env: Record<string, string> = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...RUN_V8_FLAGS, ...RUN_PERMISSIONS, join(root, "main.ts"), ...args],
     cwd: root,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   });
 }
 
-/** Run the CLI to completion. */
+/** Run the CLI to completion (with `env` added to the environment). */
 export async function cli(
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const o = await command(args).output();
+  const o = await command(args, env).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: o.code, stdout: decode(o.stdout), stderr: decode(o.stderr) };
 }

@@ -81,6 +81,30 @@ export interface StepExports {
   ): void;
 }
 
+/**
+ * Dense single-precision products on the shared memory (pointers are byte offsets), as BLAS's
+ * sgemm computes them for row-major matrices: C = op(A)·op(B) + beta·C, op transposing or not.
+ * A step hands a layer's products to them when its plan says so ({@linkcode StepPlan.blas}).
+ */
+export interface DenseProducts {
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: 0 | 1,
+    c: number,
+    ldc: number,
+  ): void;
+  /** Copy `bytes` bytes from `from` to `to`. */
+  copy(to: number, from: number, bytes: number): void;
+}
+
 /** The hidden activations as the module numbers them. */
 export const ACTIVATION_KIND = { sigmoid: 0, relu: 1, tanh: 2, step: 3 } as const;
 /** One of the module's activation numbers. */
@@ -233,6 +257,11 @@ export interface StepPlan {
   /** Row widths: the input as is, every layer padded to a multiple of 4. */
   strides: number[];
   kind: ActivationKind;
+  /**
+   * Per layer: whether its products go to the dense products (OpenBLAS) instead of the
+   * module's, which skip the zeros of the layer's input. Both threads follow it.
+   */
+  blas: boolean[];
   slots: Slot[];
   /** Floats in a parameter (or gradient, or state) block. */
   total: number;
@@ -272,13 +301,15 @@ export function halfRows(half: 0 | 1, B: number): [number, number] {
 
 /**
  * The layout of a network with these sizes and activation for batches of up to `capacity`,
- * after `heldRows` input rows held at byte `held` (0: none).
+ * after `heldRows` input rows held at byte `held` (0: none), with the layers that `blas`
+ * marks computing their products by dense products.
  */
 export function planStep(
   sizes: readonly number[],
   kind: ActivationKind,
   capacity: number,
   held = { at: 0, rows: 0 },
+  blas: readonly boolean[] = [],
 ): StepPlan {
   const L = sizes.length - 1;
   const strides = sizes.map((n, l) => (l === 0 ? n : pad4(n)));
@@ -351,6 +382,7 @@ export function planStep(
     sizes: [...sizes],
     strides,
     kind,
+    blas: sizes.slice(1).map((_, l) => blas[l] ?? false),
     slots,
     total,
     params,
@@ -381,10 +413,42 @@ export function slotAt(plan: StepPlan, block: number, name: string): number {
 }
 
 /**
+ * Whether layer l's products go to `products`: the plan says which, and a thread that should
+ * have them but has none fails rather than computing other numbers than its partner.
+ */
+function dense(
+  plan: StepPlan,
+  l: number,
+  products: DenseProducts | null,
+): products is DenseProducts {
+  if (!plan.blas[l - 1]) return false;
+  if (!products) throw new Error(`Layer ${l} computes by dense products, and this thread has none`);
+  return true;
+}
+
+/**
+ * Where layer l's input rows for half `half` are, one after another: x's rows or, for rows
+ * named by index, their copy in the half's workspace (made by a dense layer 1's forward pass);
+ * a hidden layer's output, masked when dropping.
+ */
+function denseInput(
+  plan: StepPlan,
+  ws: Half,
+  l: number,
+  from: number,
+  dropping: boolean,
+  byIndex: boolean,
+): number {
+  if (l > 1) return dropping ? ws.z[l - 2]! : ws.h[l - 2]!;
+  return byIndex ? ws.val[0]! : plan.x + from * plan.sizes[0]! * 4;
+}
+
+/**
  * The forward pass over half `half` of a batch of B rows, up to the output layer's
  * pre-activations (in the half's `a[L - 1]`, rows padded to the output stride). The inputs
  * are x's rows, or the held rows that `indices` (the whole batch's) names: each thread then
- * reads its own rows straight from where they are held, and no thread copies the batch.
+ * reads its own rows straight from where they are held, and no thread copies the batch
+ * (unless its first layer computes by dense products, which want the rows side by side).
  */
 export function forward(
   wasm: StepExports,
@@ -393,27 +457,44 @@ export function forward(
   B: number,
   dropping: boolean,
   indices: Int32Array | null = null,
+  products: DenseProducts | null = null,
 ): void {
   const { from, rows, ws, L } = halfOf(plan, half, B);
   if (rows === 0) return;
   const { sizes, strides, kind } = plan;
-  let input = plan.x + from * sizes[0]! * 4;
   let nIn = sizes[0]!;
   for (let l = 1; l <= L; l++) {
     const stride = strides[l]!;
     const W = slotAt(plan, plan.params, `W${l}`);
     const b = slotAt(plan, plan.params, `b${l}`);
-    const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
-    if (l === 1 && indices) {
+    const a = ws.a[l - 1]!;
+    if (dense(plan, l, products)) {
       const bytes = nIn * 4;
-      for (let i = 0; i < rows; i++) {
-        const row = plan.held + indices[from + i]! * bytes;
-        wasm.gather_rows(row, 1, nIn, pos + i * bytes, val + i * bytes, counts + i * 4);
+      const input = denseInput(plan, ws, l, from, dropping, indices !== null);
+      if (l === 1 && indices) {
+        for (let i = 0; i < rows; i++) {
+          products.copy(input + i * bytes, plan.held + indices[from + i]! * bytes, bytes);
+        }
       }
-    } else wasm.gather_rows(input, rows, nIn, pos, val, counts);
-    wasm.dense_forward(pos, val, counts, rows, nIn, W, stride, b, ws.a[l - 1]!);
+      // The bias in every row, and the product added to it.
+      for (let i = 0; i < rows; i++) products.copy(a + i * stride * 4, b, stride * 4);
+      products.gemm(false, false, rows, stride, nIn, input, nIn, W, stride, 1, a, stride);
+    } else {
+      const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
+      if (l === 1 && indices) {
+        const bytes = nIn * 4;
+        for (let i = 0; i < rows; i++) {
+          const row = plan.held + indices[from + i]! * bytes;
+          wasm.gather_rows(row, 1, nIn, pos + i * bytes, val + i * bytes, counts + i * 4);
+        }
+      } else {
+        const input = denseInput(plan, ws, l, from, dropping, false);
+        wasm.gather_rows(input, rows, nIn, pos, val, counts);
+      }
+      wasm.dense_forward(pos, val, counts, rows, nIn, W, stride, b, a);
+    }
     if (l === L) break;
-    wasm.activate(kind, ws.a[l - 1]!, ws.h[l - 1]!, rows * stride);
+    wasm.activate(kind, a, ws.h[l - 1]!, rows * stride);
     // sigmoid(0) = 0.5 would leak into the padding; the other activations keep it 0.
     if (kind === ACTIVATION_KIND.sigmoid && stride !== sizes[l]) {
       wasm.clear_columns(ws.h[l - 1]!, rows, sizes[l]!, stride);
@@ -425,8 +506,7 @@ export function forward(
         ws.z[l - 1]!,
         rows * stride,
       );
-      input = ws.z[l - 1]!;
-    } else input = ws.h[l - 1]!;
+    }
     nIn = stride;
   }
 }
@@ -440,9 +520,10 @@ export function computeHalf(
   dropping: boolean,
   pass: Pass,
   indices: Int32Array | null = null,
+  products: DenseProducts | null = null,
 ): void {
-  if (pass === PASS.inference) forward(wasm, plan, half, B, false, indices);
-  else runHalf(wasm, plan, half, B, dropping, indices);
+  if (pass === PASS.inference) forward(wasm, plan, half, B, false, indices, products);
+  else runHalf(wasm, plan, half, B, dropping, indices, products);
 }
 
 /**
@@ -457,11 +538,12 @@ export function runHalf(
   B: number,
   dropping: boolean,
   indices: Int32Array | null = null,
+  products: DenseProducts | null = null,
 ): void {
   const { from, rows, ws, L } = halfOf(plan, half, B);
   if (rows === 0) return;
   const { sizes, strides, kind } = plan;
-  forward(wasm, plan, half, B, dropping, indices);
+  forward(wasm, plan, half, B, dropping, indices, products);
   wasm.softmax_cross_entropy(
     ws.a[L - 1]!,
     rows,
@@ -476,23 +558,34 @@ export function runHalf(
     const stride = strides[l]!;
     const width = strides[l - 1]!;
     const W = slotAt(plan, plan.params, `W${l}`);
-    wasm.weight_grad(
-      ws.pos[l - 1]!,
-      ws.val[l - 1]!,
-      ws.counts[l - 1]!,
-      rows,
-      width,
-      ws.da[l - 1]!,
-      stride,
-      slotAt(plan, ws.grads, `W${l}`),
-      ws.colPos,
-      ws.colVal,
-      ws.starts,
-    );
-    wasm.sum_rows(ws.da[l - 1]!, rows, stride, slotAt(plan, ws.grads, `b${l}`));
+    const dW = slotAt(plan, ws.grads, `W${l}`);
+    const da = ws.da[l - 1]!;
+    const byProducts = dense(plan, l, products);
+    if (byProducts) {
+      const input = denseInput(plan, ws, l, from, dropping, indices !== null);
+      products.gemm(true, false, width, stride, rows, input, width, da, stride, 0, dW, stride);
+    } else {
+      const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
+      wasm.weight_grad(
+        pos,
+        val,
+        counts,
+        rows,
+        width,
+        da,
+        stride,
+        dW,
+        ws.colPos,
+        ws.colVal,
+        ws.starts,
+      );
+    }
+    wasm.sum_rows(da, rows, stride, slotAt(plan, ws.grads, `b${l}`));
     if (l > 1) {
       const dz = ws.dz[l - 2]!;
-      wasm.input_grad(ws.da[l - 1]!, rows, stride, W, width, dz);
+      if (byProducts) {
+        products.gemm(false, true, rows, width, stride, da, stride, W, stride, 0, dz, width);
+      } else wasm.input_grad(da, rows, stride, W, width, dz);
       if (dropping) wasm.multiply(dz, plan.masks[l - 2]! + from * width * 4, dz, rows * width);
       wasm.activate_backward(kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, rows * width);
     }

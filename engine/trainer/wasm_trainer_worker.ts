@@ -15,6 +15,7 @@ import {
   WATCH_MS,
   type WorkerStart,
 } from "./wasm_step.ts";
+import { BlasProducts, openBlas } from "./openblas.ts";
 
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<WorkerStart>) => void;
@@ -27,9 +28,14 @@ scope.onmessage = (event) => {
     Atomics.store(control, CONTROL.failed, generation);
     Atomics.notify(control, CONTROL.done);
   };
-  let wasm;
+  let wasm, products: BlasProducts | null = null;
   try {
     wasm = instantiate(memory);
+    // The plan's dense layers need this thread's own OpenBLAS, or the half fails.
+    if (plan.blas.some((b) => b)) {
+      const blas = openBlas();
+      if (typeof blas !== "string") products = new BlasProducts(blas, memory);
+    }
   } catch {
     return fail();
   }
@@ -54,7 +60,16 @@ scope.onmessage = (event) => {
       const indices = control[CONTROL.byIndex] === 1
         ? new Int32Array(memory.buffer, plan.indices, rows)
         : null;
-      computeHalf(wasm, plan, 1, rows, control[CONTROL.dropping] === 1, pass, indices);
+      computeHalf(
+        wasm,
+        plan,
+        1,
+        rows,
+        control[CONTROL.dropping] === 1,
+        pass,
+        indices,
+        products,
+      );
     } catch {
       return fail();
     }

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { Matrix } from "../../nn/matrix.ts";
+import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
+import { createOptimizer } from "../../nn/optimizers.ts";
+import { openBlas } from "../../engine/trainer/openblas.ts";
+import { blasLayers, density, WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { maxDifference, sparseBatch } from "../nn/helpers.ts";
+
+const blas = openBlas();
+const ignore = typeof blas === "string";
+if (ignore) console.warn(`skipping the OpenBLAS trainer's tests: ${blas}`);
+
+/** The largest |a - b| relative to the largest |a| over all parameters. */
+function relativeDifference(a: Params, b: Params): number {
+  let scale = 0;
+  for (const m of Object.values(a)) for (const v of m.data) scale = Math.max(scale, Math.abs(v));
+  return maxDifference(a, b) / scale;
+}
+
+Deno.test("blasLayers() leaves a sparse, wide first layer to WebAssembly and gives OpenBLAS the rest", () => {
+  // The digits are 19 % non-zero: at 100 outputs the zero-skipping products won, at 50 not.
+  assert.deepEqual(blasLayers([784, 100, 10], 0.19), [false, true]);
+  assert.deepEqual(blasLayers([784, 50, 10], 0.19), [true, true]);
+  assert.deepEqual(blasLayers([784, 256, 128, 10], 0.19), [false, true, true]);
+  // Fashion-MNIST's pixels are about half non-zero: OpenBLAS everywhere.
+  assert.deepEqual(blasLayers([784, 256, 128, 10], 0.5), [true, true, true]);
+  assert.equal(density(Float32Array.of(0, 1, 0, 0.5)), 0.5);
+  assert.equal(density(Float32Array.of(0, 1, 0, 0.5), 2), 0.5);
+  assert.equal(density(new Float32Array(0)), 1);
+});
+
+// Widths that are not multiples of 4 exercise the padding; the density decides whether layer 1
+// is OpenBLAS's (1) or the module's (0.1, 70 outputs).
+const nets: [string, number[], NetworkOptions, number][] = [
+  ["sigmoid 30-6-3, all OpenBLAS", [30, 6, 3], {}, 1],
+  ["ReLU 30-70-9-3, layer 1 in WebAssembly", [30, 70, 9, 3], {
+    activation: "relu",
+    weightInit: { kind: "he" },
+  }, 0.1],
+  ["ReLU 30-9-7-5 with dropout", [30, 9, 7, 5], {
+    activation: "relu",
+    dropout: 0.3,
+    weightInit: { kind: "he" },
+  }, 1],
+  ["tanh 30-8-10 with weight decay", [30, 8, 10], { activation: "tanh", weightDecay: 0.1 }, 1],
+];
+for (const [name, sizes, options, inputDensity] of nets) {
+  Deno.test({
+    name: `OpenBLAS products give backprop's gradient to float32 precision: ${name}`,
+    ignore,
+    fn() {
+      const reference = new MultiLayerNet(sizes, { seed: 7, ...options });
+      const net = new MultiLayerNet(sizes, { seed: 7, ...options });
+      const x = sparseBatch(9, 30, 2);
+      const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
+      const expected = reference.gradientAndLoss(x, labels, { train: true });
+      const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+        capacity: 4,
+        products: "openblas",
+        inputDensity,
+      });
+      try {
+        const loss = trainer.gradientAndLoss(x, labels, { train: true });
+        assert.ok(
+          Math.abs(loss - expected.loss) < 2e-6 * expected.loss,
+          `${loss} vs ${expected.loss}`,
+        );
+        const error = relativeDifference(expected.grads, trainer.gradients());
+        assert.ok(error < 5e-6, `relative gradient error ${error}`);
+        assert.match(trainer.description, /dense products in OpenBLAS/);
+      } finally {
+        trainer.dispose();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "OpenBLAS products: the same bits on one thread and two, on held rows and on copies",
+  ignore,
+  async fn() {
+    const sizes = [30, 70, 7, 4];
+    const data = sparseBatch(40, 30, 12);
+    const held = { rows: 40, cols: 30, data: Float32Array.from(data.data) };
+    const copies = (rows: number[]) =>
+      new Matrix(rows.length, 30, Float64Array.from(rows.flatMap((r) => [...data.row(r)])));
+    // Odd, even and single-row batches, repeated rows, more rows than the capacity (2).
+    const batches = [[3, 9, 27, 0, 39, 5, 5], [1, 2, 3, 4, 5, 6], [17], [38, 12, 12, 0, 33, 21]];
+    const run = async (threads: 1 | 2, byNumber: boolean, inputDensity: number) => {
+      const net = new MultiLayerNet(sizes, { seed: 6, activation: "relu", dropout: 0.25 });
+      const trainer = new WasmTrainer(net, createOptimizer({ kind: "adam", learningRate: 0.01 }), {
+        threads,
+        capacity: 2,
+        products: "openblas",
+        inputDensity,
+      });
+      const losses: number[] = [];
+      try {
+        assert.equal(await trainer.ready(), threads === 2);
+        if (byNumber) assert.equal(trainer.holdRows(held), true);
+        for (const rows of [...batches, ...batches]) {
+          const labels = rows.map((r) => r % 4);
+          losses.push(
+            byNumber
+              ? trainer.gradientAndLossOfRows(Int32Array.from(rows), labels, { train: true })
+              : trainer.gradientAndLoss(copies(rows), labels, { train: true }),
+          );
+          trainer.update();
+        }
+        assert.equal(trainer.threads, threads);
+        return { losses, params: trainer.readParams(), predicted: trainer.predict(data).data };
+      } finally {
+        trainer.dispose();
+      }
+    };
+    // Layer 1 in OpenBLAS (dense input) and in the module (sparse input, 70 outputs).
+    for (const inputDensity of [1, 0.1]) {
+      const first = await run(1, false, inputDensity);
+      assert.ok(first.losses.every(Number.isFinite));
+      for (const [threads, byNumber] of [[2, false], [1, true], [2, true]] as const) {
+        const other = await run(threads, byNumber, inputDensity);
+        const what = `density ${inputDensity}, ${threads} thread(s), ${
+          byNumber ? "held" : "copied"
+        }`;
+        assert.deepEqual(other.losses, first.losses, what);
+        for (const name of Object.keys(first.params)) {
+          assert.deepEqual(other.params[name]!.data, first.params[name]!.data, `${what}: ${name}`);
+        }
+        assert.deepEqual(other.predicted, first.predicted, `${what}: predictions`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "OpenBLAS products: predict() answers as net.predict() does, to float32 precision",
+  ignore,
+  fn() {
+    const net = new MultiLayerNet([30, 9, 6, 3], { seed: 8, activation: "relu" });
+    const x = sparseBatch(300, 30, 9, 0.3);
+    const expected = net.predict(x);
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+      threads: 1,
+      capacity: 64,
+      products: "openblas",
+    });
+    try {
+      const got = trainer.predict(x);
+      let worst = 0;
+      expected.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got.data[i]!))));
+      assert.ok(worst < 1e-6, `max |difference| ${worst}`);
+    } finally {
+      trainer.dispose();
+    }
+  },
+});
