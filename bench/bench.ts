@@ -14,7 +14,8 @@ import { jsKernels, type Kernels } from "../nn/kernels.ts";
 import { MultiLayerNet } from "../nn/network.ts";
 import { SGD } from "../nn/optimizers.ts";
 import { Random } from "../nn/random.ts";
-import { WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import { density, type Products, WasmTrainer } from "../engine/trainer/wasm_trainer.ts";
+import { openBlas } from "../engine/trainer/openblas.ts";
 import { writeFileAtomic } from "../pipeline/run_dir.ts";
 import { RUN_V8_FLAGS } from "../commands/schedule.ts";
 
@@ -280,8 +281,19 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
 }
 
 // 2. One backprop training step (forward, backward, SGD update) on a batch of 100, the batch
-// as each implementation keeps it: float32 rows for the trainer, NumPy and PyTorch.
+// as each implementation keeps it: float32 rows for the trainer, NumPy and PyTorch. The
+// trainer computes its dense products in OpenBLAS where it loads, as the CLI does (blas:
+// auto), and is timed with WebAssembly's alone as well.
 const x32 = { rows: x.rows, cols: x.cols, data: Float32Array.from(x.data) };
+const blas = openBlas();
+const cliProducts: Products = typeof blas === "string" ? "wasm" : "openblas";
+const allProducts: Products[] = cliProducts === "openblas" ? ["openblas", "wasm"] : ["wasm"];
+const PRODUCTS_LABEL: Record<Products, string> = {
+  openblas: " + OpenBLAS",
+  wasm: " (WebAssembly only)",
+};
+meta.trainerProducts = typeof blas === "string" ? `WebAssembly SIMD (${blas})` : blas.description;
+const digitsDensity = density(digits.x, HELD_DIGITS * 784);
 for (
   const [sizes, activation] of [[[784, 50, 10], "sigmoid"], [[784, 100, 10], "sigmoid"], [[
     784,
@@ -295,10 +307,15 @@ for (
     new MultiLayerNet([...sizes], { activation, weightInit: { kind: "he" }, seed: 1 });
   /**
    * 200 timed trainer steps (sorted ms), and the threads the trainer chose: on one batch, or
-   * (`fresh`) on a new batch of HELD_DIGITS held digits each step, as the CLI trains.
+   * (`fresh`) on a new batch of HELD_DIGITS held digits each step, as the CLI trains; with its
+   * dense products where the CLI computes them (blas: auto) unless told.
    */
-  const timeTrainer = async (threads: "auto" | 1 | 2, fresh = false) => {
-    const trainer = new WasmTrainer(make(), new SGD(0.1), { threads });
+  const timeTrainer = async (threads: "auto" | 1 | 2, fresh = false, products = cliProducts) => {
+    const trainer = new WasmTrainer(make(), new SGD(0.1), {
+      threads,
+      products,
+      inputDensity: digitsDensity,
+    });
     const draw = new Random(FRESH_SEED);
     const freshLabels = new Int32Array(BATCH);
     if (fresh) {
@@ -328,23 +345,26 @@ for (
   const fresh = await timeTrainer("auto", true);
   add(
     name,
-    `gradstream wasm trainer, a new batch of ${
+    `gradstream wasm trainer${PRODUCTS_LABEL[cliProducts]}, a new batch of ${
       HELD_DIGITS.toLocaleString("en")
     } held digits a step (auto)`,
     fresh.times,
     BATCH,
     "what the CLI's steps do without the pipeline: the rows of a new batch are not in the cache",
   );
-  for (const threads of ["auto", 1, 2] as const) {
-    const { times, chose } = await timeTrainer(threads);
-    add(
-      name,
-      threads === "auto"
-        ? `gradstream wasm trainer (default: auto, chose ${chose} thread${chose === 1 ? "" : "s"})`
-        : `gradstream wasm trainer, ${threads} thread${threads === 1 ? "" : "s"}`,
-      times,
-      BATCH,
-    );
+  for (const products of allProducts) {
+    for (const threads of ["auto", 1, 2] as const) {
+      const { times, chose } = await timeTrainer(threads, false, products);
+      const label = `gradstream wasm trainer${PRODUCTS_LABEL[products]}`;
+      add(
+        name,
+        threads === "auto"
+          ? `${label} (auto, chose ${chose} thread${chose === 1 ? "" : "s"})`
+          : `${label}, ${threads} thread${threads === 1 ? "" : "s"}`,
+        times,
+        BATCH,
+      );
+    }
   }
   const net = make();
   const sgd = new SGD(0.1);
@@ -544,7 +564,9 @@ for (const row of table.slice(1)) console.log(line(row));
 console.log(
   `\nCPU ${cpu.model} (widest SIMD ${cpu.simd}); Deno ${meta.deno}; NumPy ${
     meta.numpy ?? "not found"
-  } with BLAS ${meta.blas ?? "-"}; PyTorch ${meta.torch}; ${navigator.hardwareConcurrency} CPUs`,
+  } with BLAS ${
+    meta.blas ?? "-"
+  }; PyTorch ${meta.torch}; ${navigator.hardwareConcurrency} CPUs; the trainer's dense products in ${meta.trainerProducts}`,
 );
 await writeFileAtomic(
   join(here, "results.json"),
