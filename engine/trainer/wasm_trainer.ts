@@ -43,6 +43,7 @@ import {
 } from "../../nn/optimizers.ts";
 import {
   ACTIVATION_KIND,
+  applyUpdate,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
@@ -51,6 +52,7 @@ import {
   halfRows,
   instantiate,
   MAX_PAGES,
+  parameterSplit,
   PASS,
   type Pass,
   planStep,
@@ -58,9 +60,14 @@ import {
   type StepExports,
   stepModuleAvailable,
   type StepPlan,
+  sumHalves,
+  sumsHalves,
+  type Update,
+  UPDATE_RULE,
   watch,
   WATCH_MS,
   type WorkerStart,
+  writeUpdate,
 } from "./wasm_step.ts";
 
 /** Options of {@linkcode WasmTrainer}. */
@@ -427,10 +434,7 @@ export class WasmTrainer implements Engine {
     const threads = this.#threadsForStep();
     this.#runHalves(threads, B, dropping, PASS.training, byIndex);
     this.#record(threads, performance.now() - started);
-    // The batch's gradient: the first half's plus the second's, always in that order (one row
-    // leaves the second half empty).
     const grads = plan.halves[0].grads;
-    if (B > 1) wasm.axpy(grads, plan.halves[1].grads, plan.total, 1);
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
     const picked = this.#f32(plan.picked, B);
     let loss = 0;
@@ -507,19 +511,33 @@ export class WasmTrainer implements Engine {
   /** Apply the optimizer (its current learning rate) to the last gradient. */
   update(): void {
     const o = this.optimizer;
-    const wasm = this.#wasm;
-    const { params, total, state: [s1, s2] } = this.#plan;
-    const g = this.#plan.halves[0].grads;
     this.#step++;
-    if (o instanceof Adam) {
-      const lrT = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
-        (1 - o.beta1 ** this.#step);
-      wasm.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
-    } else if (o instanceof Momentum) {
-      wasm.momentum(params, g, s1, total, o.learningRate, o.momentum);
-    } else if (o instanceof AdaGrad) {
-      wasm.adagrad(params, g, s1, total, o.learningRate);
-    } else wasm.sgd(params, g, total, o.learningRate);
+    const update: Update = o instanceof Adam
+      ? {
+        rule: UPDATE_RULE.adam,
+        args: [
+          (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) / (1 - o.beta1 ** this.#step),
+          o.beta1,
+          o.beta2,
+        ],
+      }
+      : o instanceof Momentum
+      ? { rule: UPDATE_RULE.momentum, args: [o.learningRate, o.momentum, 0] }
+      : o instanceof AdaGrad
+      ? { rule: UPDATE_RULE.adagrad, args: [o.learningRate, 0, 0] }
+      : { rule: UPDATE_RULE.sgd, args: [o.learningRate, 0, 0] };
+    const plan = this.#plan;
+    // The Worker, when it is up, updates its share of the parameters meanwhile.
+    if (this.#threads !== 1 && this.#worker && this.#workerUp()) {
+      writeUpdate(this.#memory, plan, update);
+      const control = this.#control();
+      control[CONTROL.pass] = PASS.update;
+      const request = ++this.#request;
+      Atomics.store(control, CONTROL.request, request);
+      Atomics.notify(control, CONTROL.request);
+      applyUpdate(this.#wasm, plan, update, 0, parameterSplit(plan));
+      this.#awaitWorker(control, CONTROL.done, request);
+    } else applyUpdate(this.#wasm, plan, update, 0, plan.total);
     this.#paramsAhead = true;
     this.#stateAhead = true;
   }
@@ -547,6 +565,9 @@ export class WasmTrainer implements Engine {
     else {
       computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices, this.#products);
       computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass, indices, this.#products);
+      // The batch's gradient: the first half's plus the second's (one row leaves the second
+      // half empty).
+      if (sumsHalves(pass, B)) sumHalves(this.#wasm, this.#plan, 0, this.#plan.total);
     }
   }
 
@@ -624,19 +645,41 @@ export class WasmTrainer implements Engine {
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
-    computeHalf(this.#wasm, plan, 0, B, dropping, pass, indices, this.#products);
-    // The halves take about as long, so the wait is usually brief: watch the word first,
-    // then sleep in short waits, looking for a failed Worker in between.
+    try {
+      computeHalf(this.#wasm, plan, 0, B, dropping, pass, indices, this.#products);
+    } catch (error) {
+      // The Worker may wait for this half before summing its share: let it finish first.
+      Atomics.store(control, CONTROL.mainHalf, request);
+      Atomics.notify(control, CONTROL.mainHalf);
+      this.#awaitWorker(control, CONTROL.done, request);
+      throw error;
+    }
+    if (sumsHalves(pass, B)) {
+      // The batch's gradient, each thread summing its share once both halves are done.
+      Atomics.store(control, CONTROL.mainHalf, request);
+      Atomics.notify(control, CONTROL.mainHalf);
+      this.#awaitWorker(control, CONTROL.workerHalf, request);
+      sumHalves(this.#wasm, plan, 0, parameterSplit(plan));
+    }
+    this.#awaitWorker(control, CONTROL.done, request);
+  }
+
+  /**
+   * Wait until the Worker has written `request` into `control[index]`. The halves take about
+   * as long, so the wait is usually brief: watch the word first, then sleep in short waits,
+   * looking for a failed Worker in between.
+   */
+  #awaitWorker(control: Int32Array, index: number, request: number): void {
     const deadline = performance.now() + HALF_STEP_MS;
-    for (let done; (done = Atomics.load(control, CONTROL.done)) !== request;) {
+    for (let seen; (seen = Atomics.load(control, index)) !== request;) {
       if (
         Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
       ) {
         this.#stopWorker();
         throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
       }
-      if (!watch(control, CONTROL.done, done, WATCH_MS)) {
-        Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
+      if (!watch(control, index, seen, WATCH_MS)) {
+        Atomics.wait(control, index, seen, FAILURE_CHECK_MS);
       }
     }
   }
@@ -652,6 +695,7 @@ export class WasmTrainer implements Engine {
     Atomics.store(control, CONTROL.stop, this.#generation);
     Atomics.store(control, CONTROL.request, ++this.#request);
     Atomics.notify(control, CONTROL.request);
+    Atomics.notify(control, CONTROL.mainHalf);
     this.#worker.terminate();
     this.#worker = null;
   }

@@ -6,11 +6,16 @@
  * @module
  */
 import {
+  applyUpdate,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
   instantiate,
+  parameterSplit,
   PASS,
+  readUpdate,
+  sumHalves,
+  sumsHalves,
   watch,
   WATCH_MS,
   type WorkerStart,
@@ -55,7 +60,14 @@ scope.onmessage = (event) => {
     if (request === seen) continue;
     seen = request;
     try {
-      const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
+      const pass = control[CONTROL.pass];
+      if (pass === PASS.update) {
+        applyUpdate(wasm, plan, readUpdate(memory, plan), parameterSplit(plan), plan.total);
+        Atomics.store(control, CONTROL.done, request);
+        Atomics.notify(control, CONTROL.done);
+        continue;
+      }
+      const half = pass === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;
       const indices = control[CONTROL.byIndex] === 1
         ? new Int32Array(memory.buffer, plan.indices, rows)
@@ -66,10 +78,22 @@ scope.onmessage = (event) => {
         1,
         rows,
         control[CONTROL.dropping] === 1,
-        pass,
+        half,
         indices,
         products,
       );
+      if (sumsHalves(half, rows)) {
+        // Its share of the batch's gradient, once the trainer's thread has its half too.
+        Atomics.store(control, CONTROL.workerHalf, request);
+        Atomics.notify(control, CONTROL.workerHalf);
+        for (let other; (other = Atomics.load(control, CONTROL.mainHalf)) !== request;) {
+          if (stopped()) return;
+          if (!watch(control, CONTROL.mainHalf, other, WATCH_MS)) {
+            Atomics.wait(control, CONTROL.mainHalf, other, 1000);
+          }
+        }
+        sumHalves(wasm, plan, parameterSplit(plan), plan.total);
+      }
     } catch {
       return fail();
     }

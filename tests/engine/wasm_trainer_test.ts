@@ -238,38 +238,45 @@ Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
   }
 });
 
-Deno.test("WasmTrainer gives bit-identical results with one thread and with two", async () => {
-  const sizes = [30, 10, 7, 4];
-  const options: NetworkOptions = { seed: 6, activation: "relu", dropout: 0.25 };
-  const run = async (threads: 1 | 2) => {
-    const net = new MultiLayerNet(sizes, options);
-    const momentum = createOptimizer({ kind: "momentum", learningRate: 0.05 });
-    const trainer = new WasmTrainer(net, momentum, { threads });
-    const losses: number[] = [];
-    try {
-      // Every step below then really runs on the asked number of threads.
-      assert.equal(await trainer.ready(), threads === 2);
-      // Odd, even and single-row batches: the halves are 4+3, 3+3 and 1+0 rows.
-      for (const rows of [7, 6, 1, 7, 6]) {
-        const x = sparseBatch(rows, 30, rows + losses.length);
-        const labels = Array.from({ length: rows }, (_, i) => i % 4);
-        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
-        trainer.update();
+// Two threads split the gradient's sum and every optimizer's update between them.
+for (const optimizer of optimizers) {
+  Deno.test(`WasmTrainer gives bit-identical results with one thread and with two: ${optimizer.kind}`, async () => {
+    const sizes = [30, 10, 7, 4];
+    const options: NetworkOptions = {
+      seed: 6,
+      activation: "relu",
+      dropout: 0.25,
+      weightDecay: optimizer.kind === "sgd" ? 0.01 : 0,
+    };
+    const run = async (threads: 1 | 2) => {
+      const net = new MultiLayerNet(sizes, options);
+      const trainer = new WasmTrainer(net, createOptimizer(optimizer), { threads });
+      const losses: number[] = [];
+      try {
+        // Every step below then really runs on the asked number of threads.
+        assert.equal(await trainer.ready(), threads === 2);
+        // Odd, even and single-row batches: the halves are 4+3, 3+3 and 1+0 rows.
+        for (const rows of [7, 6, 1, 7, 6]) {
+          const x = sparseBatch(rows, 30, rows + losses.length);
+          const labels = Array.from({ length: rows }, (_, i) => i % 4);
+          losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
+          trainer.update();
+        }
+        assert.equal(trainer.threads, threads);
+      } finally {
+        trainer.dispose();
       }
-      assert.equal(trainer.threads, threads);
-    } finally {
-      trainer.dispose();
+      return { losses, params: trainer.readParams() };
+    };
+    const one = await run(1);
+    const two = await run(2);
+    assert.deepEqual(two.losses, one.losses);
+    for (const name of Object.keys(one.params)) {
+      assert.deepEqual(two.params[name]!.data, one.params[name]!.data, name);
     }
-    return { losses, params: trainer.readParams() };
-  };
-  const one = await run(1);
-  const two = await run(2);
-  assert.deepEqual(two.losses, one.losses);
-  for (const name of Object.keys(one.params)) {
-    assert.deepEqual(two.params[name]!.data, one.params[name]!.data, name);
-  }
-  assert.ok(one.losses.every(Number.isFinite));
-});
+    assert.ok(one.losses.every(Number.isFinite));
+  });
+}
 
 Deno.test("WasmTrainer.predict() answers as net.predict() does, to float32 precision", async () => {
   for (const threads of [1, 2] as const) {
