@@ -47,7 +47,7 @@ function dirOf(wat: string): string {
 export async function assemble(wat: string): Promise<Uint8Array> {
   const wabt = await initWabt();
   const path = join(dirOf(wat), wat);
-  const features = { simd: true, relaxed_simd: true, threads: true };
+  const features = { simd: true, relaxed_simd: true, threads: true, bulk_memory: true };
   const module = wabt.parseWat(path, await Deno.readTextFile(path), features);
   try {
     // The bindings take the features here too (their type declarations omit the parameter).

@@ -143,7 +143,6 @@ export class BlasProducts implements DenseProducts {
   readonly #memory: WebAssembly.Memory;
   #size = -1;
   #base = 0;
-  #bytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
 
   constructor(blas: OpenBlas, memory: WebAssembly.Memory) {
     this.#blas = blas;
@@ -153,8 +152,7 @@ export class BlasProducts implements DenseProducts {
   #view(): void {
     const buffer = this.#memory.buffer;
     if (buffer.byteLength === this.#size) return;
-    this.#bytes = new Uint8Array(buffer);
-    this.#base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#bytes)));
+    this.#base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer))));
     this.#size = buffer.byteLength;
   }
 
@@ -190,10 +188,5 @@ export class BlasProducts implements DenseProducts {
       base + c,
       ldc,
     );
-  }
-
-  copy(to: number, from: number, bytes: number): void {
-    this.#view();
-    this.#bytes.copyWithin(to, from, from + bytes);
   }
 }

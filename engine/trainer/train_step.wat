@@ -173,6 +173,35 @@
         (local.set $j (i32.add (local.get $j) (i32.const 4)))
         (br $cols4))))
 
+  ;; Copy `count` rows of `bytes` bytes side by side from `out`: row i from base + indices[i]·bytes
+  ;; (a batch's held rows, for products that want them dense).
+  (func (export "copy_rows") (param $base i32) (param $indices i32) (param $count i32)
+        (param $bytes i32) (param $out i32)
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_s (local.get $i) (local.get $count)))
+        (memory.copy
+          (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $bytes)))
+          (i32.add (local.get $base)
+            (i32.mul (i32.load (i32.add (local.get $indices) (i32.shl (local.get $i) (i32.const 2))))
+                     (local.get $bytes)))
+          (local.get $bytes))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
+  ;; `count` copies of the `bytes`-byte row at `row`, side by side from `out` (a bias in every
+  ;; row of a batch, for products that add to it).
+  (func (export "repeat_row") (param $row i32) (param $bytes i32) (param $count i32) (param $out i32)
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_s (local.get $i) (local.get $count)))
+        (memory.copy (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $bytes)))
+                     (local.get $row) (local.get $bytes))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
   ;; Gather the non-zeros of each of `rows` rows of x (nIn floats each): row i's positions and
   ;; values go to pos and val at i·nIn, their count to counts[i]. Four entries are tested with
   ;; one compare, so the long runs of zero pixels cost little, and inside a group the entries

@@ -14,6 +14,8 @@ import { moduleBytes } from "../kernels/wasm_kernels.ts";
 
 /** The exports of engine/trainer/train_step.wat (pointers are byte offsets). */
 export interface StepExports {
+  copy_rows(base: number, indices: number, count: number, bytes: number, out: number): void;
+  repeat_row(row: number, bytes: number, count: number, out: number): void;
   gather_rows(x: number, rows: number, nIn: number, pos: number, val: number, counts: number): void;
   dense_forward(
     pos: number,
@@ -101,8 +103,6 @@ export interface DenseProducts {
     c: number,
     ldc: number,
   ): void;
-  /** Copy `bytes` bytes from `from` to `to`. */
-  copy(to: number, from: number, bytes: number): void;
 }
 
 /** The hidden activations as the module numbers them. */
@@ -559,12 +559,11 @@ export function forward(
       const bytes = nIn * 4;
       const input = denseInput(plan, ws, l, from, dropping, indices !== null);
       if (l === 1 && indices) {
-        for (let i = 0; i < rows; i++) {
-          products.copy(input + i * bytes, plan.held + indices[from + i]! * bytes, bytes);
-        }
+        wasm.copy_rows(plan.held, plan.indices + from * 4, rows, bytes, input);
       }
-      // The bias in every row, and the product added to it.
-      for (let i = 0; i < rows; i++) products.copy(a + i * stride * 4, b, stride * 4);
+      // The bias in every row, and the product added to it. (Copies in the module: a typed
+      // array's copyWithin on shared memory took 55 µs of a 784-50-10 step's 0.3 ms.)
+      wasm.repeat_row(b, stride * 4, rows, a);
       products.gemm(false, false, rows, stride, nIn, input, nIn, W, stride, 1, a, stride);
     } else {
       const [pos, val, counts] = [ws.pos[l - 1]!, ws.val[l - 1]!, ws.counts[l - 1]!];
