@@ -230,14 +230,15 @@ const Training = z.strictObject({
     "with-replacement: NumPy's choice (the book); shuffle: epochs without replacement.",
   ),
   checkpoint: z.strictObject({
-    every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(
-      '"epoch" or a number of iterations.',
-    ),
+    every: z.union([z.literal("auto"), z.literal("epoch"), positiveInt()]).default("auto")
+      .describe(
+        '"auto": after an epoch, at least 2 s after the previous checkpoint (the first epoch\'s is always written); "epoch": after every epoch; or a number of iterations. An interrupted run (SIGINT, SIGTERM) writes one as it stops, whatever this says.',
+      ),
     keep: z.boolean().default(false).describe(
       "Keep checkpoint.json once the run has finished (it is only needed to resume an unfinished run; for a 784-100-10 net it is 2.5 MB).",
     ),
   })
-    .default({ every: "epoch", keep: false })
+    .default({ every: "auto", keep: false })
     .describe("Write the full training state every N iterations, or once per epoch."),
   classWeights: ClassWeights.default("none").describe(
     "Weight each class's samples in the loss: none, balanced (n / (classes · count), as scikit-learn) or { <class name>: weight }.",
@@ -329,7 +330,7 @@ export const ConfigSchema = z.strictObject({
     classWeights: "none",
     batchSize: 100,
     sampling: "with-replacement",
-    checkpoint: { every: "epoch", keep: false },
+    checkpoint: { every: "auto", keep: false },
   }).describe("How long and in which batches."),
   evaluation: z.strictObject({
     every: z.union([z.literal("epoch"), positiveInt()]).default("epoch").describe(

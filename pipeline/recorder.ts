@@ -78,6 +78,8 @@ export interface RecorderOptions {
   emit: (event: Record<string, unknown>) => void;
   /** Iterations between checkpoints. */
   checkpointEvery: number;
+  /** The least time between two checkpoints, in seconds of training (0: none). */
+  checkpointSpacing?: number;
   /** The training accuracy of always answering the most frequent class (classification). */
   chanceAccuracy?: number;
 }
@@ -110,6 +112,8 @@ export function chanceWarning(
 export class RunRecorder {
   readonly #o: RecorderOptions;
   #warnedChance = false;
+  /** When the last due checkpoint was, in the counters' elapsed seconds. */
+  #lastCheckpoint: number | null = null;
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -142,7 +146,11 @@ export class RunRecorder {
       }
     }
     progress?.step(step, elapsed, counters.samples / Math.max(elapsed, 1e-9));
-    return done % this.#o.checkpointEvery === 0;
+    if (done % this.#o.checkpointEvery !== 0) return false;
+    const last = this.#lastCheckpoint;
+    if (last !== null && elapsed - last < (this.#o.checkpointSpacing ?? 0)) return false;
+    this.#lastCheckpoint = elapsed;
+    return true;
   }
 }
 

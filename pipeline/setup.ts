@@ -191,17 +191,29 @@ export function createEngine(
 /** Iterations of a run that names neither iterations nor epochs. */
 const DEFAULT_ITERATIONS = 10_000;
 
-/** When things happen, in iterations: the run's length, evaluations and checkpoints. */
+/**
+ * The least time between two checkpoints of `checkpoint.every: auto`, in seconds. An epoch of
+ * the default run's 8,000 digits takes 20–30 ms, and its 784-100-10 Adam state is 2.5 MB:
+ * a checkpoint every epoch wrote about 100 MB a second and took 10–20 µs of each 0.25 ms step
+ * (784-50-10, measured with and without them); one every 2 s costs about 0.1 %.
+ */
+export const AUTO_CHECKPOINT_SECONDS = 2;
+
+/**
+ * When things happen, in iterations: the run's length, evaluations and checkpoints, and the
+ * least time between checkpoints in seconds.
+ */
 export function scheduleOf(
   config: Config,
   perEpoch: number,
-): { total: number; evaluateEvery: number; checkpointEvery: number } {
+): { total: number; evaluateEvery: number; checkpointEvery: number; checkpointSpacing: number } {
   const { iterations, epochs, checkpoint } = config.training;
   const every = config.evaluation.every;
   return {
     total: iterations ?? (epochs !== undefined ? epochs * perEpoch : DEFAULT_ITERATIONS),
     evaluateEvery: every === "epoch" ? perEpoch : every,
-    checkpointEvery: checkpoint.every === "epoch" ? perEpoch : checkpoint.every,
+    checkpointEvery: typeof checkpoint.every === "number" ? checkpoint.every : perEpoch,
+    checkpointSpacing: checkpoint.every === "auto" ? AUTO_CHECKPOINT_SECONDS : 0,
   };
 }
 

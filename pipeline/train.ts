@@ -185,7 +185,10 @@ export async function train(
       deriveSeed(config.seed, "sampler"),
     );
     const perEpoch = sampler.iterationsPerEpoch;
-    const { total, evaluateEvery, checkpointEvery } = scheduleOf(config, perEpoch);
+    const { total, evaluateEvery, checkpointEvery, checkpointSpacing } = scheduleOf(
+      config,
+      perEpoch,
+    );
     const stopping = config.evaluation.earlyStopping
       ? new EarlyStopping(config.evaluation.earlyStopping)
       : null;
@@ -205,6 +208,7 @@ export async function train(
       counters,
       emit,
       checkpointEvery,
+      checkpointSpacing,
       progress,
       ...(config.task === "classification" ? { chanceAccuracy: majorityShare(splits.train) } : {}),
     });
