@@ -47,7 +47,12 @@ async function dashboardRun(args: string[]): Promise<{ url: string; stop: () => 
   return {
     url: text.match(/dashboard: (http:\S+)/)![1]!,
     stop: async () => {
-      child.kill("SIGKILL");
+      // A run may have finished by now (the dashboard has then stopped with it).
+      try {
+        child.kill("SIGKILL");
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+      }
       await child.status;
       await lines.cancel();
       await child.stderr.cancel();
@@ -66,7 +71,7 @@ Deno.test({
         "--set",
         `output.dir=${dir}`,
         "--set",
-        "training.epochs=3000",
+        "training.epochs=30000",
         "--set",
         "evaluation.every=450",
         "--set",

@@ -102,6 +102,11 @@ Deno.test("a resume on a full disk fails cleanly, again and again, and succeeds 
       `output.dir=${dir}`,
       "--set",
       "training.epochs=2000",
+      // A checkpoint each epoch, so that SIGTERM lands within the first few: the run's files
+      // must leave room on the 2 MB filesystem (with auto's 2 s spacing, the tiny run had
+      // trained 1,800 epochs, 1.1 MB of metrics and events, before it saw the signal).
+      "--set",
+      "training.checkpoint.every=epoch",
       "--log",
       "json",
     ]).spawn();
