@@ -135,25 +135,18 @@ function load(): OpenBlas | string {
 
 /**
  * Products on one thread's view of a shared WebAssembly memory: byte offsets into the memory
- * become addresses. A shared memory never moves when it grows (its whole maximum is reserved),
- * but the address is read again whenever its size changed all the same.
+ * become addresses. A shared memory never moves: its whole maximum is reserved up front, so
+ * that every thread's view stays valid as it grows, and its address is read once.
  */
 export class BlasProducts implements DenseProducts {
   readonly #blas: OpenBlas;
-  readonly #memory: WebAssembly.Memory;
-  #size = -1;
-  #base = 0;
+  readonly #base: number;
 
   constructor(blas: OpenBlas, memory: WebAssembly.Memory) {
     this.#blas = blas;
-    this.#memory = memory;
-  }
-
-  #view(): void {
-    const buffer = this.#memory.buffer;
-    if (buffer.byteLength === this.#size) return;
-    this.#base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(buffer))));
-    this.#size = buffer.byteLength;
+    this.#base = Number(
+      Deno.UnsafePointer.value(Deno.UnsafePointer.of(new Uint8Array(memory.buffer))),
+    );
   }
 
   gemm(
@@ -170,7 +163,6 @@ export class BlasProducts implements DenseProducts {
     c: number,
     ldc: number,
   ): void {
-    this.#view();
     const base = this.#base;
     this.#blas.sgemm(
       ROW_MAJOR,

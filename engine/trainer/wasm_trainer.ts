@@ -169,6 +169,11 @@ export class WasmTrainer implements Engine {
   #memory: WebAssembly.Memory;
   #wasm: StepExports;
   #products: DenseProducts | null;
+  /**
+   * Views of the arrays every step reads or writes, made again whenever the trainer is laid
+   * out: a step that made its own allocated a kilobyte and a half of views.
+   */
+  #views!: { control: Int32Array; indices: Int32Array; labels: Int32Array; picked: Float32Array };
   /** The trainer and where its dense products run, as summary.json reports it. */
   readonly description: string;
   #plan: StepPlan;
@@ -218,6 +223,7 @@ export class WasmTrainer implements Engine {
       shared: true,
     });
     this.#wasm = instantiate(this.#memory);
+    this.#makeViews();
     this.#products = blas ? new BlasProducts(blas, this.#memory) : null;
     this.description = `${this.name}, dense products in ${
       blas ? blas.description : "WebAssembly SIMD"
@@ -396,7 +402,7 @@ export class WasmTrainer implements Engine {
     if (held === 0) throw new Error("No rows are held: call holdRows first");
     const B = indices.length;
     this.#fit(B);
-    const at = new Int32Array(this.#memory.buffer, this.#plan.indices, B);
+    const at = this.#views.indices;
     for (let i = 0; i < B; i++) {
       const row = indices[i]!;
       if (!Number.isInteger(row) || row < 0 || row >= held) {
@@ -436,7 +442,7 @@ export class WasmTrainer implements Engine {
     this.#record(threads, performance.now() - started);
     const grads = plan.halves[0].grads;
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
-    const picked = this.#f32(plan.picked, B);
+    const picked = this.#views.picked;
     let loss = 0;
     for (let i = 0; i < B; i++) loss -= Math.log(picked[i]! + 1e-7);
     loss /= B;
@@ -560,7 +566,7 @@ export class WasmTrainer implements Engine {
 
   /** Both halves of a batch, on one thread or two. */
   #runHalves(threads: 1 | 2, B: number, dropping: boolean, pass: Pass, byIndex = false): void {
-    const indices = byIndex ? new Int32Array(this.#memory.buffer, this.#plan.indices, B) : null;
+    const indices = byIndex ? this.#views.indices : null;
     if (threads === 2) this.#runBothThreads(B, dropping, pass, indices);
     else {
       computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices, this.#products);
@@ -685,7 +691,18 @@ export class WasmTrainer implements Engine {
   }
 
   #control(): Int32Array {
-    return new Int32Array(this.#memory.buffer, this.#plan.control, CONTROL_WORDS);
+    return this.#views.control;
+  }
+
+  #makeViews(): void {
+    const { control, indices, labels, picked, capacity } = this.#plan;
+    const buffer = this.#memory.buffer;
+    this.#views = {
+      control: new Int32Array(buffer, control, CONTROL_WORDS),
+      indices: new Int32Array(buffer, indices, capacity),
+      labels: new Int32Array(buffer, labels, capacity),
+      picked: new Float32Array(buffer, picked, capacity),
+    };
   }
 
   #stopWorker(): void {
@@ -719,13 +736,14 @@ export class WasmTrainer implements Engine {
     const needed = Math.ceil(this.#plan.bytes / PAGE_BYTES) -
       this.#memory.buffer.byteLength / PAGE_BYTES;
     if (needed > 0) this.#memory.grow(needed);
+    this.#makeViews();
     fill();
     this.push();
   }
 
   #writeLabels(t: Targets, B: number): void {
     const nOut = this.net.sizes.at(-1)!;
-    const labels = new Int32Array(this.#memory.buffer, this.#plan.labels, B);
+    const labels = this.#views.labels;
     if (t instanceof Matrix) {
       if (t.rows !== B || t.cols !== nOut) {
         throw new RangeError(`Expected ${B}×${nOut} one-hot targets but found ${t.rows}×${t.cols}`);

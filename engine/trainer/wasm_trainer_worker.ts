@@ -29,6 +29,8 @@ const scope = self as unknown as {
 scope.onmessage = (event) => {
   const { memory, plan, generation } = event.data;
   const control = new Int32Array(memory.buffer, plan.control, CONTROL_WORDS);
+  // The batch's row numbers, when it names held rows (a view made once: not per request).
+  const named = new Int32Array(memory.buffer, plan.indices, plan.capacity);
   const fail = () => {
     Atomics.store(control, CONTROL.failed, generation);
     Atomics.notify(control, CONTROL.done);
@@ -69,9 +71,7 @@ scope.onmessage = (event) => {
       }
       const half = pass === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;
-      const indices = control[CONTROL.byIndex] === 1
-        ? new Int32Array(memory.buffer, plan.indices, rows)
-        : null;
+      const indices = control[CONTROL.byIndex] === 1 ? named : null;
       computeHalf(
         wasm,
         plan,
