@@ -188,6 +188,8 @@ export class WasmTrainer implements Engine {
   #workerStarted = 0;
   /** Whether a step changed the parameters (and optimizer state) since the host last read them. */
   #paramsAhead = false;
+  /** Whether the last update's look found every parameter finite (and none changed since). */
+  #finite = false;
   #stateAhead = false;
 
   /** Why this network cannot be trained here, or null when it can. */
@@ -319,6 +321,7 @@ export class WasmTrainer implements Engine {
   }
 
   #pushParams(): void {
+    this.#finite = false;
     const plan = this.#plan;
     const params = this.#f32(plan.params, plan.total);
     params.fill(0);
@@ -541,15 +544,17 @@ export class WasmTrainer implements Engine {
       const request = ++this.#request;
       Atomics.store(control, CONTROL.request, request);
       Atomics.notify(control, CONTROL.request);
-      applyUpdate(this.#wasm, plan, update, 0, parameterSplit(plan));
+      const finite = applyUpdate(this.#wasm, plan, update, 0, parameterSplit(plan));
       this.#awaitWorker(control, CONTROL.done, request);
-    } else applyUpdate(this.#wasm, plan, update, 0, plan.total);
+      this.#finite = finite && control[CONTROL.nonFinite] === 0;
+    } else this.#finite = applyUpdate(this.#wasm, plan, update, 0, plan.total);
     this.#paramsAhead = true;
     this.#stateAhead = true;
   }
 
   /** The first parameter (W1, b1, …) holding NaN or ±Infinity, if any. */
   firstNonFinite(): string | undefined {
+    if (this.#finite) return undefined;
     for (const slot of this.#plan.slots) {
       const size = slot.paddedRows * slot.stride;
       if (this.#wasm.non_finite(this.#plan.params + slot.offset * 4, size)) return slot.name;

@@ -64,7 +64,14 @@ scope.onmessage = (event) => {
     try {
       const pass = control[CONTROL.pass];
       if (pass === PASS.update) {
-        applyUpdate(wasm, plan, readUpdate(memory, plan), parameterSplit(plan), plan.total);
+        const finite = applyUpdate(
+          wasm,
+          plan,
+          readUpdate(memory, plan),
+          parameterSplit(plan),
+          plan.total,
+        );
+        control[CONTROL.nonFinite] = finite ? 0 : 1;
         Atomics.store(control, CONTROL.done, request);
         Atomics.notify(control, CONTROL.done);
         continue;

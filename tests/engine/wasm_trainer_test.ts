@@ -211,6 +211,32 @@ Deno.test("WasmTrainer.clipGradient() scales the gradient to the norm, and first
   }
 });
 
+Deno.test("WasmTrainer.firstNonFinite() after an update names what either thread's share made non-finite", async () => {
+  for (const threads of [1, 2] as const) {
+    const net = new MultiLayerNet([30, 10, 4], { seed: 2 });
+    // b2 ends the parameters, in the Worker's share: at the largest float32, a step of a
+    // learning rate of 1e38 against a negative gradient overflows it, and nothing else.
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 1e38 }), {
+      threads,
+    });
+    try {
+      assert.equal(await trainer.ready(), threads === 2);
+      const x = sparseBatch(6, 30, 6, 0.5);
+      trainer.gradientAndLoss(x, [0, 1, 2, 3, 0, 1]);
+      trainer.update();
+      assert.equal(trainer.firstNonFinite(), undefined, `${threads} thread(s)`);
+      net.params.b2!.data.fill(3.4e38);
+      trainer.push();
+      trainer.gradientAndLoss(x, [0, 1, 2, 3, 0, 1]);
+      trainer.update();
+      assert.equal(trainer.threads, threads);
+      assert.equal(trainer.firstNonFinite(), "b2", `${threads} thread(s)`);
+    } finally {
+      trainer.dispose();
+    }
+  }
+});
+
 Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
   const mse = new MultiLayerNet([4, 3, 2], { loss: "mse", output: "identity" });
   assert.match(
