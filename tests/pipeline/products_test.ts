@@ -104,3 +104,36 @@ Deno.test("train: summary.json names the products; without the library, auto fal
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "resume: a run trained with OpenBLAS is not continued in WebAssembly",
+  ignore: !available,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "gradstream-test-" });
+    try {
+      const run = await cli([
+        "train",
+        tiny,
+        "--set",
+        `output.dir=${dir}`,
+        "--set",
+        "training.epochs=2",
+        "--set",
+        "training.checkpoint.keep=true",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const runDir = runDirOf(run.stdout);
+      const off = await cli(["train", tiny, "--set", "blas=off", "--resume", runDir]);
+      assert.equal(off.code, 2);
+      assert.match(
+        off.stderr,
+        /^error: cannot resume .*: its checkpoint computed the dense products in OpenBLAS, and the config's blas is off/,
+      );
+      // With the config's default (auto) it continues.
+      const auto = await cli(["train", tiny, "--set", "training.epochs=2", "--resume", runDir]);
+      assert.equal(auto.code, 0, auto.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
