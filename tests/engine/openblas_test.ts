@@ -1,21 +1,14 @@
 import assert from "node:assert/strict";
-import { Matrix } from "../../nn/matrix.ts";
-import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
+import { MultiLayerNet, type NetworkOptions } from "../../nn/network.ts";
 import { createOptimizer } from "../../nn/optimizers.ts";
 import { openBlas } from "../../engine/trainer/openblas.ts";
 import { blasLayers, density, WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
-import { maxDifference, sparseBatch } from "../nn/helpers.ts";
+import { sparseBatch } from "../nn/helpers.ts";
+import { assertFloat32Backprop, heldRowsFixture } from "./helpers.ts";
 
 const blas = openBlas();
 const ignore = typeof blas === "string";
 if (ignore) console.warn(`skipping the OpenBLAS trainer's tests: ${blas}`);
-
-/** The largest |a - b| relative to the largest |a| over all parameters. */
-function relativeDifference(a: Params, b: Params): number {
-  let scale = 0;
-  for (const m of Object.values(a)) for (const v of m.data) scale = Math.max(scale, Math.abs(v));
-  return maxDifference(a, b) / scale;
-}
 
 Deno.test("blasLayers() leaves a sparse, wide first layer to WebAssembly and gives OpenBLAS the rest", () => {
   // The digits are 19 % non-zero: at 100 outputs the zero-skipping products won, at 50 not.
@@ -53,20 +46,13 @@ for (const [name, sizes, options, inputDensity] of nets) {
       const net = new MultiLayerNet(sizes, { seed: 7, ...options });
       const x = sparseBatch(9, 30, 2);
       const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
-      const expected = reference.gradientAndLoss(x, labels, { train: true });
       const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
         capacity: 4,
         products: "openblas",
         inputDensity,
       });
       try {
-        const loss = trainer.gradientAndLoss(x, labels, { train: true });
-        assert.ok(
-          Math.abs(loss - expected.loss) < 2e-6 * expected.loss,
-          `${loss} vs ${expected.loss}`,
-        );
-        const error = relativeDifference(expected.grads, trainer.gradients());
-        assert.ok(error < 5e-6, `relative gradient error ${error}`);
+        assertFloat32Backprop(trainer, reference, x, labels);
         assert.match(trainer.description, /dense products in OpenBLAS/);
       } finally {
         trainer.dispose();
@@ -80,12 +66,7 @@ Deno.test({
   ignore,
   async fn() {
     const sizes = [30, 70, 7, 4];
-    const data = sparseBatch(40, 30, 12);
-    const held = { rows: 40, cols: 30, data: Float32Array.from(data.data) };
-    const copies = (rows: number[]) =>
-      new Matrix(rows.length, 30, Float64Array.from(rows.flatMap((r) => [...data.row(r)])));
-    // Odd, even and single-row batches, repeated rows, more rows than the capacity (2).
-    const batches = [[3, 9, 27, 0, 39, 5, 5], [1, 2, 3, 4, 5, 6], [17], [38, 12, 12, 0, 33, 21]];
+    const { data, held, batches, step } = heldRowsFixture();
     const run = async (threads: 1 | 2, byNumber: boolean, inputDensity: number) => {
       const net = new MultiLayerNet(sizes, { seed: 6, activation: "relu", dropout: 0.25 });
       const trainer = new WasmTrainer(net, createOptimizer({ kind: "adam", learningRate: 0.01 }), {
@@ -98,15 +79,7 @@ Deno.test({
       try {
         assert.equal(await trainer.ready(), threads === 2);
         if (byNumber) assert.equal(trainer.holdRows(held), true);
-        for (const rows of [...batches, ...batches]) {
-          const labels = rows.map((r) => r % 4);
-          losses.push(
-            byNumber
-              ? trainer.gradientAndLossOfRows(Int32Array.from(rows), labels, { train: true })
-              : trainer.gradientAndLoss(copies(rows), labels, { train: true }),
-          );
-          trainer.update();
-        }
+        for (const rows of [...batches, ...batches]) losses.push(step(trainer, rows, byNumber));
         assert.equal(trainer.threads, threads);
         return { losses, params: trainer.readParams(), predicted: trainer.predict(data).data };
       } finally {

@@ -12,14 +12,8 @@ import type { Engine } from "../../engine/engine.ts";
 import { NetworkEngine } from "../../engine/network_engine.ts";
 import { jsKernels } from "../../nn/kernels.ts";
 import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
-import { maxDifference, sparseBatch } from "../nn/helpers.ts";
-
-/** The largest |a - b| relative to the largest |a| over all parameters. */
-function relativeDifference(a: Params, b: Params): number {
-  let scale = 0;
-  for (const m of Object.values(a)) for (const v of m.data) scale = Math.max(scale, Math.abs(v));
-  return maxDifference(a, b) / scale;
-}
+import { sparseBatch } from "../nn/helpers.ts";
+import { assertFloat32Backprop, heldRowsFixture, relativeDifference } from "./helpers.ts";
 
 function copyOf(params: Params): Params {
   return Object.fromEntries(Object.entries(params).map(([k, m]) => [k, m.clone()]));
@@ -44,18 +38,11 @@ for (const [name, sizes, options] of nets) {
     const net = new MultiLayerNet(sizes, { seed: 7, ...options });
     const x = sparseBatch(9, 30, 2);
     const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
-    const expected = reference.gradientAndLoss(x, labels, { train: true });
     const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
       capacity: 4,
     });
     try {
-      const loss = trainer.gradientAndLoss(x, labels, { train: true });
-      assert.ok(
-        Math.abs(loss - expected.loss) < 2e-6 * expected.loss,
-        `${loss} vs ${expected.loss}`,
-      );
-      const error = relativeDifference(expected.grads, trainer.gradients());
-      assert.ok(error < 5e-6, `relative gradient error ${error}`);
+      assertFloat32Backprop(trainer, reference, x, labels);
       // The same dropout draws: both generators moved on by the same amount.
       assert.deepEqual(net.randomState(), reference.randomState());
     } finally {
@@ -332,12 +319,7 @@ Deno.test("WasmTrainer.predict() answers as net.predict() does, to float32 preci
 
 Deno.test("WasmTrainer steps on held rows named by number give the bits of steps on copies of those rows", async () => {
   const sizes = [30, 10, 7, 4];
-  const data = sparseBatch(40, 30, 12);
-  const held = { rows: 40, cols: 30, data: Float32Array.from(data.data) };
-  const copies = (rows: number[]) =>
-    new Matrix(rows.length, 30, Float64Array.from(rows.flatMap((r) => [...data.row(r)])));
-  // Odd, even and single-row batches, repeated rows, and more rows than the capacity (2).
-  const batches = [[3, 9, 27, 0, 39, 5, 5], [1, 2, 3, 4, 5, 6], [17], [38, 12, 12, 0, 33, 21, 8]];
+  const { held, batches, step: stepOn } = heldRowsFixture();
   for (const threads of [1, 2] as const) {
     const run = async (byNumber: boolean) => {
       const net = new MultiLayerNet(sizes, { seed: 6, activation: "relu", dropout: 0.25 });
@@ -346,15 +328,8 @@ Deno.test("WasmTrainer steps on held rows named by number give the bits of steps
         capacity: 2,
       });
       const losses: number[] = [];
-      const step = (rows: number[], held: boolean) => {
-        const labels = rows.map((r) => r % 4);
-        losses.push(
-          held
-            ? trainer.gradientAndLossOfRows(Int32Array.from(rows), labels, { train: true })
-            : trainer.gradientAndLoss(copies(rows), labels, { train: true }),
-        );
-        trainer.update();
-      };
+      const step = (rows: number[], byNumber: boolean) =>
+        losses.push(stepOn(trainer, rows, byNumber));
       try {
         // The first step on copies either way: holding rows keeps the parameters and the
         // optimizer's state.

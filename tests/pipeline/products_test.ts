@@ -4,7 +4,7 @@ import { openBlas } from "../../engine/trainer/openblas.ts";
 import { UsageError } from "../../pipeline/errors.ts";
 import { loadConfig } from "../../pipeline/load_config.ts";
 import { resolveProducts } from "../../pipeline/setup.ts";
-import { cli, runDirOf, tiny } from "../helpers.ts";
+import { cli, runDirOf, tiny, trainTiny, withTempDir } from "../helpers.ts";
 
 const available = typeof openBlas() !== "string";
 
@@ -56,8 +56,7 @@ Deno.test("resolveProducts(): a resumed run keeps its checkpoint's products or i
 });
 
 Deno.test("train: summary.json names the products; without the library, auto falls back and openblas is refused", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "gradstream-test-" });
-  try {
+  await withTempDir(async (dir) => {
     const train = (env: Record<string, string>, ...sets: string[]) =>
       cli(
         [
@@ -100,29 +99,15 @@ Deno.test("train: summary.json names the products; without the library, auto fal
     assert.equal([...Deno.readDirSync(join(dir, "tiny"))].length, runs);
     // Only the run's name folder, which the check that it can be written makes: no run in it.
     assert.deepEqual([...Deno.readDirSync(join(dir, "refused"))], []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "resume: a run trained with OpenBLAS is not continued in WebAssembly",
   ignore: !available,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "gradstream-test-" });
-    try {
-      const run = await cli([
-        "train",
-        tiny,
-        "--set",
-        `output.dir=${dir}`,
-        "--set",
-        "training.epochs=2",
-        "--set",
-        "training.checkpoint.keep=true",
-      ]);
-      assert.equal(run.code, 0, run.stderr);
-      const runDir = runDirOf(run.stdout);
+    await withTempDir(async (dir) => {
+      const runDir = await trainTiny(dir, "training.checkpoint.keep=true");
       const off = await cli(["train", tiny, "--set", "blas=off", "--resume", runDir]);
       assert.equal(off.code, 2);
       assert.match(
@@ -132,8 +117,6 @@ Deno.test({
       // With the config's default (auto) it continues.
       const auto = await cli(["train", tiny, "--set", "training.epochs=2", "--resume", runDir]);
       assert.equal(auto.code, 0, auto.stderr);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
