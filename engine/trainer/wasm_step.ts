@@ -116,8 +116,6 @@ export const PASS = {
   training: 0,
   /** The forward pass only: inference, no dropout. */
   inference: 1,
-  /** No half of a batch: the optimizer's update of the Worker's share of the parameters. */
-  update: 2,
 } as const;
 /** A value of {@linkcode PASS}. */
 export type Pass = (typeof PASS)[keyof typeof PASS];
@@ -170,94 +168,38 @@ export const CONTROL = {
   pass: 7,
   /** 1 when the batch's inputs are held rows named by the plan's `indices`, 0 for `x`. */
   byIndex: 8,
-  /** The training request whose first half the trainer's thread has finished. */
-  mainHalf: 9,
-  /** The training request whose second half the Worker has finished. */
-  workerHalf: 10,
-  /** An update request's rule: a {@linkcode UPDATE_RULE}. */
-  rule: 11,
-  /** 1 when the Worker's share of the parameters holds NaN or ±Infinity after its update. */
-  nonFinite: 12,
 } as const;
 
-/** Int32 words in the plan's control area: CONTROL's, then UPDATE_ARGUMENTS float64s. */
-export const CONTROL_WORDS = 32;
-/** Where an update request's float64 arguments start, in Int32 words (8-byte aligned). */
-const ARGUMENTS_WORD = 16;
-/** The float64 arguments of an update request: the learning rate and two of its rule's. */
-const UPDATE_ARGUMENTS = 3;
+/** Int32 words in the plan's control area. */
+export const CONTROL_WORDS = 16;
 
 /** The optimizer's update rules as the module has them. */
 export const UPDATE_RULE = { sgd: 0, momentum: 1, adagrad: 2, adam: 3 } as const;
+/** One of the module's update rules. */
+export type UpdateRule = (typeof UPDATE_RULE)[keyof typeof UPDATE_RULE];
 
 /**
- * An update of the parameters by the optimizer: its rule and arguments (sgd and adagrad: the
- * learning rate; momentum: it and μ; adam: the step's lr·√(1-β2ᵗ)/(1-β1ᵗ), β1 and β2).
- */
-export interface Update {
-  rule: (typeof UPDATE_RULE)[keyof typeof UPDATE_RULE];
-  args: [number, number, number];
-}
-
-/** Write an update request's rule and arguments into the control area. */
-export function writeUpdate(memory: WebAssembly.Memory, plan: StepPlan, update: Update): void {
-  new Int32Array(memory.buffer, plan.control, CONTROL_WORDS)[CONTROL.rule] = update.rule;
-  new Float64Array(memory.buffer, plan.control + ARGUMENTS_WORD * 4, UPDATE_ARGUMENTS).set(
-    update.args,
-  );
-}
-
-/** The update a request's control area holds. */
-export function readUpdate(memory: WebAssembly.Memory, plan: StepPlan): Update {
-  const args = new Float64Array(memory.buffer, plan.control + ARGUMENTS_WORD * 4, UPDATE_ARGUMENTS);
-  const rule = new Int32Array(memory.buffer, plan.control, CONTROL_WORDS)[CONTROL.rule]!;
-  return { rule: rule as Update["rule"], args: [args[0]!, args[1]!, args[2]!] };
-}
-
-/**
- * Where the parameters split between the two threads for the gradient's sum and the update:
- * the trainer's thread takes [0, split), the Worker [split, total). A multiple of 4 floats,
- * so that every float goes through the same SIMD lane as in one call over all of them, and
- * the split work gives the bits of the whole. Both threads then read and write only half of
- * the gradient and parameters: when the trainer's thread summed and updated all of them, the
- * Worker's next half of a 784-256-128-10 step re-read the 0.94 MB of parameters and gradient
- * from the other core first, and finished 80 µs after the trainer's thread.
- */
-export function parameterSplit(plan: StepPlan): number {
-  return Math.floor(plan.total / 8) * 4;
-}
-
-/** Whether a request sums the halves' gradients: a training pass with rows in both halves. */
-export function sumsHalves(pass: Pass, B: number): boolean {
-  return pass === PASS.training && B > 1;
-}
-
-/** The batch's gradient over parameters [from, to): the second half's added to the first's. */
-export function sumHalves(wasm: StepExports, plan: StepPlan, from: number, to: number): void {
-  wasm.axpy(plan.halves[0].grads + from * 4, plan.halves[1].grads + from * 4, to - from, 1);
-}
-
-/**
- * The optimizer's update of parameters [from, to), from the batch's gradient; whether they
- * all stayed finite (each thread looks at its share while it is in its cache: on the main
- * thread alone, the look over 784-256-128-10's 235,000 parameters after every update was
- * part of the step's serial time).
+ * The optimizer's update of parameters [from, to), from the batch's gradient (`args`: sgd and
+ * adagrad, the learning rate; momentum, it and μ; adam, the step's lr·√(1-β2ᵗ)/(1-β1ᵗ), β1 and
+ * β2); whether they all stayed finite, looked at right after, while they are in the cache.
  */
 export function applyUpdate(
   wasm: StepExports,
   plan: StepPlan,
-  update: Update,
+  rule: UpdateRule,
+  args: Float64Array,
   from: number,
   to: number,
 ): boolean {
-  step(wasm, plan, update, from, to);
+  step(wasm, plan, rule, args, from, to);
   return wasm.non_finite(plan.params + from * 4, to - from) === 0;
 }
 
 function step(
   wasm: StepExports,
   plan: StepPlan,
-  update: Update,
+  rule: UpdateRule,
+  args: Float64Array,
   from: number,
   to: number,
 ): void {
@@ -266,16 +208,15 @@ function step(
   const s1 = plan.state[0] + from * 4;
   const s2 = plan.state[1] + from * 4;
   const count = to - from;
-  const { args } = update;
-  switch (update.rule) {
+  switch (rule) {
     case UPDATE_RULE.adam:
-      return wasm.adam(p, g, s1, s2, count, args[0], args[1], args[2]);
+      return wasm.adam(p, g, s1, s2, count, args[0]!, args[1]!, args[2]!);
     case UPDATE_RULE.momentum:
-      return wasm.momentum(p, g, s1, count, args[0], args[1]);
+      return wasm.momentum(p, g, s1, count, args[0]!, args[1]!);
     case UPDATE_RULE.adagrad:
-      return wasm.adagrad(p, g, s1, count, args[0]);
+      return wasm.adagrad(p, g, s1, count, args[0]!);
     default:
-      return wasm.sgd(p, g, count, args[0]);
+      return wasm.sgd(p, g, count, args[0]!);
   }
 }
 

@@ -6,16 +6,11 @@
  * @module
  */
 import {
-  applyUpdate,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
   instantiate,
-  parameterSplit,
   PASS,
-  readUpdate,
-  sumHalves,
-  sumsHalves,
   watch,
   WATCH_MS,
   type WorkerStart,
@@ -62,21 +57,7 @@ scope.onmessage = (event) => {
     if (request === seen) continue;
     seen = request;
     try {
-      const pass = control[CONTROL.pass];
-      if (pass === PASS.update) {
-        const finite = applyUpdate(
-          wasm,
-          plan,
-          readUpdate(memory, plan),
-          parameterSplit(plan),
-          plan.total,
-        );
-        control[CONTROL.nonFinite] = finite ? 0 : 1;
-        Atomics.store(control, CONTROL.done, request);
-        Atomics.notify(control, CONTROL.done);
-        continue;
-      }
-      const half = pass === PASS.inference ? PASS.inference : PASS.training;
+      const half = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;
       const indices = control[CONTROL.byIndex] === 1 ? named : null;
       computeHalf(
@@ -89,18 +70,6 @@ scope.onmessage = (event) => {
         indices,
         products,
       );
-      if (sumsHalves(half, rows)) {
-        // Its share of the batch's gradient, once the trainer's thread has its half too.
-        Atomics.store(control, CONTROL.workerHalf, request);
-        Atomics.notify(control, CONTROL.workerHalf);
-        for (let other; (other = Atomics.load(control, CONTROL.mainHalf)) !== request;) {
-          if (stopped()) return;
-          if (!watch(control, CONTROL.mainHalf, other, WATCH_MS)) {
-            Atomics.wait(control, CONTROL.mainHalf, other, 1000);
-          }
-        }
-        sumHalves(wasm, plan, parameterSplit(plan), plan.total);
-      }
     } catch {
       return fail();
     }

@@ -198,11 +198,11 @@ Deno.test("WasmTrainer.clipGradient() scales the gradient to the norm, and first
   }
 });
 
-Deno.test("WasmTrainer.firstNonFinite() after an update names what either thread's share made non-finite", async () => {
+Deno.test("WasmTrainer.firstNonFinite() after an update names what the update made non-finite, on one thread or two", async () => {
   for (const threads of [1, 2] as const) {
     const net = new MultiLayerNet([30, 10, 4], { seed: 2 });
-    // b2 ends the parameters, in the Worker's share: at the largest float32, a step of a
-    // learning rate of 1e38 against a negative gradient overflows it, and nothing else.
+    // b2 at the largest float32: a step of a learning rate of 1e38 against a negative gradient
+    // overflows it, and nothing else.
     const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 1e38 }), {
       threads,
     });
@@ -251,7 +251,7 @@ Deno.test("WasmTrainer rejects what it cannot train, with the reason", () => {
   }
 });
 
-// Two threads split the gradient's sum and every optimizer's update between them.
+// Every optimizer, and weight decay.
 for (const optimizer of optimizers) {
   Deno.test(`WasmTrainer gives bit-identical results with one thread and with two: ${optimizer.kind}`, async () => {
     const sizes = [30, 10, 7, 4];
