@@ -173,53 +173,6 @@ export const CONTROL = {
 /** Int32 words in the plan's control area. */
 export const CONTROL_WORDS = 16;
 
-/** The optimizer's update rules as the module has them. */
-export const UPDATE_RULE = { sgd: 0, momentum: 1, adagrad: 2, adam: 3 } as const;
-/** One of the module's update rules. */
-export type UpdateRule = (typeof UPDATE_RULE)[keyof typeof UPDATE_RULE];
-
-/**
- * The optimizer's update of parameters [from, to), from the batch's gradient (`args`: sgd and
- * adagrad, the learning rate; momentum, it and μ; adam, the step's lr·√(1-β2ᵗ)/(1-β1ᵗ), β1 and
- * β2); whether they all stayed finite, looked at right after, while they are in the cache.
- */
-export function applyUpdate(
-  wasm: StepExports,
-  plan: StepPlan,
-  rule: UpdateRule,
-  args: Float64Array,
-  from: number,
-  to: number,
-): boolean {
-  step(wasm, plan, rule, args, from, to);
-  return wasm.non_finite(plan.params + from * 4, to - from) === 0;
-}
-
-function step(
-  wasm: StepExports,
-  plan: StepPlan,
-  rule: UpdateRule,
-  args: Float64Array,
-  from: number,
-  to: number,
-): void {
-  const p = plan.params + from * 4;
-  const g = plan.halves[0].grads + from * 4;
-  const s1 = plan.state[0] + from * 4;
-  const s2 = plan.state[1] + from * 4;
-  const count = to - from;
-  switch (rule) {
-    case UPDATE_RULE.adam:
-      return wasm.adam(p, g, s1, s2, count, args[0]!, args[1]!, args[2]!);
-    case UPDATE_RULE.momentum:
-      return wasm.momentum(p, g, s1, count, args[0]!, args[1]!);
-    case UPDATE_RULE.adagrad:
-      return wasm.adagrad(p, g, s1, count, args[0]!);
-    default:
-      return wasm.sgd(p, g, count, args[0]!);
-  }
-}
-
 /** What the trainer sends a new Worker. */
 export interface WorkerStart {
   memory: WebAssembly.Memory;
@@ -345,8 +298,8 @@ export const FIRST_BYTE = 4096;
 
 /** Rows of the batch that half `half` of B rows takes: [from, to). */
 export function halfRows(half: 0 | 1, B: number): [number, number] {
-  const middle = Math.ceil(B / 2);
-  return half === 0 ? [0, middle] : [middle, B];
+  const from = firstRow(half, B);
+  return [from, from + rowsOf(half, B)];
 }
 
 /**

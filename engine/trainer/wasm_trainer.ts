@@ -43,7 +43,6 @@ import {
 } from "../../nn/optimizers.ts";
 import {
   ACTIVATION_KIND,
-  applyUpdate,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
@@ -59,8 +58,6 @@ import {
   type StepExports,
   stepModuleAvailable,
   type StepPlan,
-  UPDATE_RULE,
-  type UpdateRule,
   watch,
   WATCH_MS,
   type WorkerStart,
@@ -191,8 +188,6 @@ export class WasmTrainer implements Engine {
   #paramsAhead = false;
   /** Whether the last update's look found every parameter finite (and none changed since). */
   #finite = false;
-  /** The update rule's arguments (see applyUpdate), one array for every step. */
-  readonly #updateArgs = new Float64Array(3);
   #stateAhead = false;
 
   /** Why this network cannot be trained here, or null when it can. */
@@ -523,24 +518,27 @@ export class WasmTrainer implements Engine {
   /** Apply the optimizer (its current learning rate) to the last gradient. */
   update(): void {
     const o = this.optimizer;
+    const wasm = this.#wasm;
+    const plan = this.#plan;
+    const { params, total } = plan;
+    const s1 = plan.state[0];
+    const s2 = plan.state[1];
+    const g = plan.halves[0].grads;
     this.#step++;
-    const args = this.#updateArgs;
-    let rule: UpdateRule = UPDATE_RULE.sgd;
-    args[0] = o.learningRate;
-    if (o instanceof Adam) {
-      rule = UPDATE_RULE.adam;
-      args[0] = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
-        (1 - o.beta1 ** this.#step);
-      args[1] = o.beta1;
-      args[2] = o.beta2;
-    } else if (o instanceof Momentum) {
-      rule = UPDATE_RULE.momentum;
-      args[1] = o.momentum;
-    } else if (o instanceof AdaGrad) rule = UPDATE_RULE.adagrad;
     // On this thread: split with the Worker, the update made the default run 10 % faster on an
     // idle machine, and 4–5 times slower in three runs of four with a busy process on one of
     // the two cores (a second hand-off a step, waiting for a Worker the scheduler set aside).
-    this.#finite = applyUpdate(this.#wasm, this.#plan, rule, args, 0, this.#plan.total);
+    if (o instanceof Adam) {
+      const lrT = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
+        (1 - o.beta1 ** this.#step);
+      wasm.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
+    } else if (o instanceof Momentum) {
+      wasm.momentum(params, g, s1, total, o.learningRate, o.momentum);
+    } else if (o instanceof AdaGrad) {
+      wasm.adagrad(params, g, s1, total, o.learningRate);
+    } else wasm.sgd(params, g, total, o.learningRate);
+    // Looked at now, while the parameters are in the cache: firstNonFinite answers from it.
+    this.#finite = wasm.non_finite(params, total) === 0;
     this.#paramsAhead = true;
     this.#stateAhead = true;
   }
