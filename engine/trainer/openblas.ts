@@ -10,7 +10,7 @@
  * single-threaded product gives the same bits on every call with the same shapes.
  * @module
  */
-import type { DenseProducts } from "./wasm_step.ts";
+import type { DenseProducts, Gemm } from "./wasm_step.ts";
 
 /** Where the library is looked for, in order (`GRADSTREAM_OPENBLAS` names a file first). */
 const LIBRARY_NAMES = [
@@ -149,20 +149,7 @@ export class BlasProducts implements DenseProducts {
     );
   }
 
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
-    beta: 0 | 1,
-    c: number,
-    ldc: number,
-  ): void {
+  readonly gemm: Gemm = (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) => {
     const base = this.#base;
     this.#blas.sgemm(
       ROW_MAJOR,
@@ -180,5 +167,5 @@ export class BlasProducts implements DenseProducts {
       base + c,
       ldc,
     );
-  }
+  };
 }

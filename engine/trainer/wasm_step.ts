@@ -89,21 +89,24 @@ export interface StepExports {
  * A step hands a layer's products to them when its plan says so ({@linkcode StepPlan.blas}).
  */
 export interface DenseProducts {
-  gemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
-    beta: 0 | 1,
-    c: number,
-    ldc: number,
-  ): void;
+  readonly gemm: Gemm;
 }
+
+/** C = op(A)·op(B) + beta·C for row-major A (m×k after op), B (k×n) and C (m×n). */
+export type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  beta: 0 | 1,
+  c: number,
+  ldc: number,
+) => void;
 
 /** The hidden activations as the module numbers them. */
 export const ACTIVATION_KIND = { sigmoid: 0, relu: 1, tanh: 2, step: 3 } as const;

@@ -1,9 +1,9 @@
 /** Helpers shared by the engine tests. */
 import assert from "node:assert/strict";
-import type { Engine } from "../../engine/engine.ts";
 import { Matrix } from "../../nn/matrix.ts";
-import type { MultiLayerNet, Params } from "../../nn/network.ts";
-import type { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { MultiLayerNet, type NetworkOptions, type Params } from "../../nn/network.ts";
+import { createOptimizer } from "../../nn/optimizers.ts";
+import { WasmTrainer, type WasmTrainerOptions } from "../../engine/trainer/wasm_trainer.ts";
 import { maxDifference, sparseBatch } from "../nn/helpers.ts";
 
 /** The largest |a - b| relative to the largest |a| over all parameters. */
@@ -14,21 +14,37 @@ export function relativeDifference(a: Params, b: Params): number {
 }
 
 /**
- * The engine's training pass on (x, labels) gives the float64 network's loss and gradient to
- * float32 precision: the loss within 2e-6 relative, the gradient within 5e-6 of its largest
- * entry.
+ * A WasmTrainer (with `trainerOptions`) of a net of these sizes gives the float64 network's
+ * loss and gradient on a sparse batch of 9 rows to float32 precision: the loss within 2e-6
+ * relative, the gradient within 5e-6 of its largest entry. Returns both networks (their
+ * dropout generators have moved on) and the trainer's description.
  */
 export function assertFloat32Backprop(
-  engine: Engine,
-  reference: MultiLayerNet,
-  x: Matrix,
-  labels: number[],
-): void {
+  sizes: number[],
+  options: NetworkOptions,
+  trainerOptions: WasmTrainerOptions,
+): { net: MultiLayerNet; reference: MultiLayerNet; description: string } {
+  const reference = new MultiLayerNet(sizes, { seed: 7, ...options });
+  const net = new MultiLayerNet(sizes, { seed: 7, ...options });
+  const x = sparseBatch(9, 30, 2);
+  const labels = [0, 1, 2, 0, 1, 2, 0, 1, 2].map((v) => v % sizes.at(-1)!);
   const expected = reference.gradientAndLoss(x, labels, { train: true });
-  const loss = engine.gradientAndLoss(x, labels, { train: true });
-  assert.ok(Math.abs(loss - expected.loss) < 2e-6 * expected.loss, `${loss} vs ${expected.loss}`);
-  const error = relativeDifference(expected.grads, engine.gradients());
-  assert.ok(error < 5e-6, `relative gradient error ${error}`);
+  const trainer = new WasmTrainer(net, createOptimizer({ kind: "sgd", learningRate: 0.1 }), {
+    capacity: 4,
+    ...trainerOptions,
+  });
+  try {
+    const loss = trainer.gradientAndLoss(x, labels, { train: true });
+    assert.ok(
+      Math.abs(loss - expected.loss) < 2e-6 * expected.loss,
+      `${loss} vs ${expected.loss}`,
+    );
+    const error = relativeDifference(expected.grads, trainer.gradients());
+    assert.ok(error < 5e-6, `relative gradient error ${error}`);
+    return { net, reference, description: trainer.description };
+  } finally {
+    trainer.dispose();
+  }
 }
 
 /**
