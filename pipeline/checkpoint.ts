@@ -17,6 +17,7 @@ import { NOT_FOUND, readTextOrThrow } from "../data/errors.ts";
 import type { SamplerState } from "../data/sampler.ts";
 import { Matrix } from "../nn/matrix.ts";
 import type { OptimizerState } from "../nn/optimizers.ts";
+import type { Products } from "../engine/trainer/wasm_trainer.ts";
 import type { RandomState } from "../nn/random.ts";
 import type { Evaluation } from "../stages/evaluate.ts";
 import { writeFileAtomic } from "./run_dir.ts";
@@ -28,6 +29,11 @@ export const CHECKPOINT_FILE = "checkpoint.json";
 export interface TrainingState {
   /** The settings that must match to resume (model, data, seed, loss, optimizer, batching). */
   fingerprint: Record<string, unknown>;
+  /**
+   * Where the resident trainer computed its dense products (absent: in WebAssembly, as every
+   * checkpoint from before OpenBLAS, or another engine trained). A resume keeps them.
+   */
+  products?: Products;
   nextIteration: number;
   params: Record<string, Matrix>;
   optimizer: OptimizerState;
@@ -223,6 +229,7 @@ const EvaluationJson = z.looseObject({ iteration: count(), epoch: count() });
 const ParamsJson = z.record(z.string(), EncodedMatrixJson);
 const StateJson = z.strictObject({
   fingerprint: z.record(z.string(), z.unknown()),
+  products: z.enum(["wasm", "openblas"]).optional(),
   nextIteration: count(),
   params: ParamsJson,
   optimizer: z.strictObject({

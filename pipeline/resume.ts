@@ -14,11 +14,8 @@ import type { RunCounters } from "./recorder.ts";
 import { effectiveBackend } from "./setup.ts";
 import type { Products } from "../engine/trainer/wasm_trainer.ts";
 
-/**
- * What must not change between a checkpoint and the config that resumes it, and where the
- * resident trainer computed its dense products (`products`, checked by resolveProducts).
- */
-export function fingerprint(config: Config, products?: Products | null): Record<string, unknown> {
+/** What must not change between a checkpoint and the config that resumes it. */
+export function fingerprint(config: Config): Record<string, unknown> {
   return JSON.parse(JSON.stringify({
     seed: config.seed,
     data: {
@@ -32,18 +29,14 @@ export function fingerprint(config: Config, products?: Products | null): Record<
     batchSize: config.training.batchSize,
     sampling: config.training.sampling,
     backend: effectiveBackend(config),
-    ...(products ? { products } : {}),
   }));
 }
-
-/** The fingerprint's entry that resolveProducts checks instead of checkFingerprint. */
-const PRODUCTS_KEY = "products";
 
 /** Refuse a checkpoint written under different settings, naming each that differs. */
 export function checkFingerprint(state: TrainingState, config: Config, runDir: string): void {
   const current = fingerprint(config);
   const differing = Object.keys({ ...current, ...state.fingerprint }).filter((k) =>
-    k !== PRODUCTS_KEY && JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
+    JSON.stringify(current[k]) !== JSON.stringify(state.fingerprint[k])
   );
   if (differing.length > 0) {
     throw new UsageError(
@@ -83,7 +76,8 @@ export function snapshot(run: Resumable, nextIteration: number): TrainingState {
   const { engine, stopping, counters } = run;
   const optimizer = run.optimizerBuffers = engine.optimizerState(run.optimizerBuffers);
   return {
-    fingerprint: fingerprint(run.config, run.products),
+    fingerprint: fingerprint(run.config),
+    ...(run.products ? { products: run.products } : {}),
     nextIteration,
     params: engine.readParams(),
     optimizer,

@@ -138,17 +138,17 @@ export function residentTrainer(
 
 /**
  * Where the resident trainer's dense products run, from the config's `blas` and, when
- * resuming, what the checkpoint's run used (`recorded`; checkpoints from before OpenBLAS
- * used WebAssembly): a resumed run continues bit-identically or not at all.
+ * resuming, what the checkpoint's run used (`recorded`, TrainingState.products; absent:
+ * WebAssembly): a resumed run continues bit-identically or not at all.
  */
 export function resolveProducts(
   config: Config,
-  resuming: { runDir: string; recorded: unknown } | null = null,
+  resuming: { runDir: string; recorded?: Products } | null = null,
 ): Products {
   const why = config.blas === "off" ? null : openBlas();
   const available = why !== null && typeof why !== "string";
   if (resuming) {
-    const recorded: Products = resuming.recorded === "openblas" ? "openblas" : "wasm";
+    const recorded = resuming.recorded ?? "wasm";
     const wanted = config.blas === "auto" ? recorded : config.blas === "off" ? "wasm" : "openblas";
     const cannot =
       `cannot resume ${resuming.runDir}: its checkpoint computed the dense products in`;

@@ -134,7 +134,7 @@ export async function train(
   const products = residentTrainer(config, net, classWeights)
     ? resolveProducts(
       config,
-      resumed && { runDir: options.resume!, recorded: resumed.fingerprint.products },
+      resumed && { runDir: options.resume!, recorded: resumed.products },
     )
     : null;
   // What killed writers left goes first: on a full disk it is what takes the room.

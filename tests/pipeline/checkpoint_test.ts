@@ -14,6 +14,7 @@ function state(name: string): TrainingState {
   const random = { s: [1, 2, 3, 4] as [number, number, number, number], spare: null };
   return {
     fingerprint: { name, layers: [3, 2] },
+    products: "openblas",
     nextIteration: 7,
     params: { W1: Matrix.from([[0.1, -0.2], [Math.PI, 1e-300], [-0, 5]]) },
     optimizer: {

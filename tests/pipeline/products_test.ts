@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openBlas } from "../../engine/trainer/openblas.ts";
+import type { Products } from "../../engine/trainer/wasm_trainer.ts";
 import { UsageError } from "../../pipeline/errors.ts";
 import { loadConfig } from "../../pipeline/load_config.ts";
 import { resolveProducts } from "../../pipeline/setup.ts";
@@ -25,7 +26,7 @@ function asking(blas: "auto" | "openblas" | "off") {
 }
 
 Deno.test("resolveProducts(): a resumed run keeps its checkpoint's products or is refused", async () => {
-  const resuming = (recorded: unknown) => ({ runDir: "runs/x", recorded });
+  const resuming = (recorded?: Products) => ({ runDir: "runs/x", recorded });
   // A checkpoint from before OpenBLAS names none: it was trained in WebAssembly.
   assert.equal(resolveProducts(await config("auto"), resuming(undefined)), "wasm");
   assert.equal(resolveProducts(await config("auto"), resuming("wasm")), "wasm");
