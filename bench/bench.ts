@@ -390,10 +390,9 @@ for (
       "optimizer={ kind: sgd, learningRate: 0.1 }",
       `training.batchSize=${BATCH}`,
     ];
-    // Against the trainer (auto threads, as the CLI), on one batch and on new batches, timed
-    // again after each pair of CLI runs.
-    // Also against the trainer's mean step on new batches: the CLI's per-step time is a mean
-    // (its stalls included), the table's medians leave the trainer's stalls out.
+    // Against the trainer (auto threads, as the CLI), timed again after each pair of CLI runs:
+    // its median step on one batch and on new batches, and its mean step on new batches (the
+    // CLI's per-step time is a mean, its stalls included; the table's medians leave them out).
     const { ms, ratios: [cached, onFresh, onFreshMean] } = await cliPerIteration(
       sets.flatMap((s) => ["--set", s]),
       CLI_SHORT,

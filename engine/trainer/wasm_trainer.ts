@@ -653,25 +653,18 @@ export class WasmTrainer implements Engine {
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
     computeHalf(this.#wasm, plan, 0, B, dropping, pass, indices, this.#products);
-    this.#awaitWorker(control, CONTROL.done, request);
-  }
-
-  /**
-   * Wait until the Worker has written `request` into `control[index]`. The halves take about
-   * as long, so the wait is usually brief: watch the word first, then sleep in short waits,
-   * looking for a failed Worker in between.
-   */
-  #awaitWorker(control: Int32Array, index: number, request: number): void {
+    // The halves take about as long, so the wait is usually brief: watch the word first, then
+    // sleep in short waits, looking for a failed Worker in between.
     const deadline = performance.now() + HALF_STEP_MS;
-    for (let seen; (seen = Atomics.load(control, index)) !== request;) {
+    for (let done; (done = Atomics.load(control, CONTROL.done)) !== request;) {
       if (
         Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
       ) {
         this.#stopWorker();
         throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
       }
-      if (!watch(control, index, seen, WATCH_MS)) {
-        Atomics.wait(control, index, seen, FAILURE_CHECK_MS);
+      if (!watch(control, CONTROL.done, done, WATCH_MS)) {
+        Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
       }
     }
   }

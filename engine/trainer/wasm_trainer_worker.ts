@@ -57,7 +57,7 @@ scope.onmessage = (event) => {
     if (request === seen) continue;
     seen = request;
     try {
-      const half = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
+      const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;
       const indices = control[CONTROL.byIndex] === 1 ? named : null;
       computeHalf(
@@ -66,7 +66,7 @@ scope.onmessage = (event) => {
         1,
         rows,
         control[CONTROL.dropping] === 1,
-        half,
+        pass,
         indices,
         products,
       );
