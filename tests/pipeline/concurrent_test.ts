@@ -24,8 +24,16 @@ const RUNS: Record<string, string[]> = {
 
 Deno.test("trainings running concurrently in one process give the results each gives alone", async () => {
   await withTempDir(async (dir) => {
+    // A checkpoint each epoch: the loop gives the event loop a turn while one is written, so
+    // the runs take turns. With auto's 2 s spacing, a tiny run of 135 steps could finish before
+    // the next one started (one run of six here), and the test would not test concurrency.
     const config = (name: string, where: string) =>
-      loadConfig(tiny, [...RUNS[name]!, `name=${name}`, `output.dir=${join(dir, where)}`]);
+      loadConfig(tiny, [
+        ...RUNS[name]!,
+        "training.checkpoint.every=epoch",
+        `name=${name}`,
+        `output.dir=${join(dir, where)}`,
+      ]);
     const alone: Record<string, { model: string; metrics: string }> = {};
     for (const name of Object.keys(RUNS)) {
       alone[name] = await outputs((await train(await config(name, "alone"))).runDir);
