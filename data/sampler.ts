@@ -68,7 +68,9 @@ export class BatchSampler {
       this.#position = 0;
     }
     const end = Math.min(this.#position + this.batchSize, this.count);
-    const batch = this.#order.slice(this.#position, end);
+    // A view, not a copy: each epoch's order is a new array, never changed once drawn, so the
+    // view stays valid; a copy (slice) was a new buffer outside the heap every step.
+    const batch = this.#order.subarray(this.#position, end);
     this.#position = end;
     return batch;
   }

@@ -7,7 +7,7 @@
 import type { EvaluatedStep, Evaluation } from "../stages/evaluate.ts";
 import type { TrainingState } from "./checkpoint.ts";
 import type { Progress } from "./progress.ts";
-import type { RunDirectory } from "./run_dir.ts";
+import type { MetricRow, RunDirectory } from "./run_dir.ts";
 
 /** The scores an evaluation can carry per step (metrics.csv's optional columns). */
 const STEP_SCORES = [
@@ -124,14 +124,16 @@ export class RunRecorder {
     counters.count(step);
     const elapsed = counters.elapsed();
     const done = step.iteration + 1;
-    run.metric({
+    const row: MetricRow = {
       iteration: done,
       epoch: step.epoch + 1,
       loss: step.loss,
-      ...(step.evaluation ? present(step.evaluation, STEP_SCORES) : {}),
       learningRate: step.learningRate,
       elapsedSeconds: round(elapsed),
-    });
+    };
+    // Scores on evaluation rows only (not spread in: a runtime call every step).
+    if (step.evaluation) Object.assign(row, present(step.evaluation, STEP_SCORES));
+    run.metric(row);
     if (step.check) emit({ event: "gradientCheck", iteration: done, ...step.check });
     if (step.evaluation) {
       emit({ event: "evaluation", ...oneBased(step.evaluation), loss: step.loss });

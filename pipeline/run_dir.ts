@@ -151,8 +151,14 @@ export class RunDirectory {
   readonly root: string;
   readonly columns: readonly MetricColumn[];
   #metrics: Deno.FsFile;
-  /** Metric rows not written yet. */
-  #rows: string[] = [];
+  /**
+   * Metric rows not written yet, as numbers (each row's cells in column order, and whether
+   * each is present): held as strings, every row was a few objects that lived long enough to
+   * survive the garbage collector's young generation.
+   */
+  #cells: Float64Array;
+  #present: Uint8Array;
+  #held = 0;
   #events: Deno.FsFile;
 
   private constructor(
@@ -163,6 +169,8 @@ export class RunDirectory {
     columns: readonly MetricColumn[],
   ) {
     this.columns = columns;
+    this.#cells = new Float64Array(METRIC_ROWS_PER_WRITE * columns.length);
+    this.#present = new Uint8Array(METRIC_ROWS_PER_WRITE * columns.length);
     this.root = root;
     this.path = path;
     this.#metrics = metrics;
@@ -220,13 +228,17 @@ export class RunDirectory {
 
   /**
    * Append one row to `metrics.csv`. Its cells are numbers or empty, which CSV never quotes:
-   * the line is joined here rather than by a CSV writer (7 µs a step of a 0.3 ms step).
+   * the lines are joined here rather than by a CSV writer (7 µs a step of a 0.3 ms step).
    */
   metric(row: MetricRow): void {
-    this.#rows.push(
-      this.columns.map((c) => (row[c] === undefined ? "" : String(row[c]))).join(","),
-    );
-    if (this.#rows.length >= METRIC_ROWS_PER_WRITE) this.flush();
+    const columns = this.columns;
+    const at = this.#held * columns.length;
+    for (let c = 0; c < columns.length; c++) {
+      const value = row[columns[c]!];
+      this.#present[at + c] = value === undefined ? 0 : 1;
+      if (value !== undefined) this.#cells[at + c] = value;
+    }
+    if (++this.#held >= METRIC_ROWS_PER_WRITE) this.flush();
   }
 
   /**
@@ -234,9 +246,19 @@ export class RunDirectory {
    * checkpoint), not one system call a step: a row a step cost 3 % of a small net's run.
    */
   flush(): void {
-    if (this.#rows.length === 0) return;
-    writeAll(this.#metrics, this.#rows.join("\n") + "\n");
-    this.#rows = [];
+    if (this.#held === 0) return;
+    const width = this.columns.length;
+    const lines: string[] = [];
+    const cells: string[] = new Array(width);
+    for (let r = 0; r < this.#held; r++) {
+      for (let c = 0; c < width; c++) {
+        const at = r * width + c;
+        cells[c] = this.#present[at] ? String(this.#cells[at]) : "";
+      }
+      lines.push(cells.join(","));
+    }
+    this.#held = 0;
+    writeAll(this.#metrics, lines.join("\n") + "\n");
   }
 
   /** Append one event to `events.jsonl` (after the metric rows before it). */

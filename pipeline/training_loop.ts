@@ -57,9 +57,15 @@ export function runLoop(
       subscription.unsubscribe();
       reject(error);
     };
+    // The iteration to run next, and one function that runs it: not a new closure a step.
+    let upcoming = start;
+    const advance = () => iterations.next(upcoming);
     const next = (stop: boolean, done: number) => {
       if (stop || done >= total) iterations.complete();
-      else soon(() => iterations.next(done));
+      else {
+        upcoming = done;
+        soon(advance);
+      }
     };
     // Errors thrown while handling a step would escape RxJS; route them to the promise.
     const subscription = stream.subscribe({

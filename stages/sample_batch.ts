@@ -51,100 +51,181 @@ export function sampleBatch(
     classWeights?: ArrayLike<number> | null;
     /**
      * Draw every batch's rows (and their float64 copy `x`, labels and one-hot targets) into
-     * buffers reused from batch to batch, valid until the next batch is drawn (the training loop draws it only after this step's update). A fresh
-     * buffer is 313 KB a step for 100 digits; the default run peaked 25 MB higher with one per
-     * step (measured).
+     * buffers reused from batch to batch, valid until the next batch is drawn (the training
+     * loop draws it only after this step's update). A fresh buffer is 313 KB a step for 100
+     * digits; the default run peaked 25 MB higher with one per step (measured).
      */
     reuseRows?: boolean;
   } = {},
 ): OperatorFunction<number, Batch> {
   const { classWeights } = options;
   const perEpoch = sampler.iterationsPerEpoch;
-  const features = train.features;
-  let shared = new Float32Array(0);
-  // The float64 copy of a batch, for the float64 engines, likewise reused: a fresh one cost
-  // 0.36 ms a step of 100 digits (allocating 627 KB), a copy into this one 0.014 ms.
-  let shared64 = new Float64Array(0);
-  // Labels and one-hot targets likewise: 8.4 KB a step of 100 digits, freed in small pieces
-  // that the allocator kept (Fashion-MNIST's 30 epochs grew by about 5 MB an epoch).
-  let sharedLabels = new Int32Array(0);
-  let oneHotValues = new Float64Array(0);
-  const sharedOneHot = (length: number) => {
-    if (oneHotValues.length < length) oneHotValues = new Float64Array(length);
-    return oneHotValues.subarray(0, length);
-  };
-  let drawn = 0;
+  const draws = new Draws(train, options.reuseRows === true);
   return map((iteration) => {
     const indices = sampler.next();
     const count = indices.length;
-    const size = count * features;
-    const generation = ++drawn;
-    if (options.reuseRows && sharedLabels.length < count) sharedLabels = new Int32Array(count);
-    const labels = options.reuseRows ? sharedLabels.subarray(0, count) : new Int32Array(count);
+    draws.drawn++;
+    const labels = draws.labels(count);
     for (let i = 0; i < count; i++) labels[i] = train.labels[indices[i]!]!;
-    /** Reused buffers hold this batch only until the next is drawn. */
-    const current = () => {
-      if (generation !== drawn) {
-        throw new Error(`batch ${iteration}'s rows were read after the next batch was drawn`);
-      }
-    };
-    /** Copy the batch's rows out of the dataset into `into` (converting to its type). */
-    const gather = <T extends Float32Array | Float64Array>(into: T): T => {
-      current();
-      for (let i = 0; i < count; i++) {
-        const row = indices[i]!;
-        into.set(train.x.subarray(row * features, (row + 1) * features), i * features);
-      }
-      return into;
-    };
-    let rows: Float32Rows | null = null;
-    let x: Matrix | null = null;
-    if (!options.reuseRows) {
-      // Fresh arrays, gathered now: they stay valid whatever is drawn next.
-      rows = { rows: count, cols: features, data: gather(new Float32Array(size)) };
-    }
     const t = train.targets
       ? scaledTargets(train, indices)
       : classWeights
       ? weightedOneHot(labels, train.classes, classWeights)
       : options.oneHot === false
       ? labels
-      : options.reuseRows
-      ? oneHotInto(labels, train.classes, sharedOneHot(count * train.classes))
+      : draws.reuse
+      ? oneHotInto(labels, train.classes, draws.oneHot(count * train.classes))
       : oneHot(labels, train.classes);
-    return {
-      iteration,
-      epoch: Math.floor(iteration / perEpoch),
-      // Reused batches gather their rows when first read, in the precision read: the
-      // numerical method reads only float64 rows, and a float32 copy on the way cost it
-      // 78 µs a step of 100 digits.
-      get rows(): Float32Rows {
-        if (rows) return rows;
-        current();
-        if (shared.length < size) shared = new Float32Array(size);
-        const data = shared.subarray(0, size);
-        // From the float64 copy when that was read first: the same float32 values.
-        if (x) data.set(x.data);
-        else gather(data);
-        return rows = { rows: count, cols: features, data };
-      },
-      get x(): Matrix {
-        if (x) return x;
-        if (!options.reuseRows) {
-          return x = new Matrix(count, features, new Float64Array(rows!.data));
-        }
-        current();
-        if (shared64.length < size) shared64 = new Float64Array(size);
-        const values = shared64.subarray(0, size);
-        if (rows) values.set(rows.data);
-        else gather(values);
-        return x = new Matrix(count, features, values);
-      },
-      t,
-      labels,
-      indices,
-    };
+    return new DrawnBatch(draws, iteration, Math.floor(iteration / perEpoch), t, labels, indices);
   });
+}
+
+/**
+ * What a stage's batches are drawn from and, when reused, into: the dataset, the buffers
+ * shared from batch to batch, and how many batches were drawn (a reused buffer belongs to the
+ * last).
+ */
+class Draws {
+  readonly train: Dataset;
+  readonly reuse: boolean;
+  drawn = 0;
+  #rows = new Float32Array(0);
+  // The float64 copy of a batch, for the float64 engines, likewise reused: a fresh one cost
+  // 0.36 ms a step of 100 digits (allocating 627 KB), a copy into this one 0.014 ms.
+  #rows64 = new Float64Array(0);
+  // Labels and one-hot targets likewise: 8.4 KB a step of 100 digits, freed in small pieces
+  // that the allocator kept (Fashion-MNIST's 30 epochs grew by about 5 MB an epoch).
+  #labels = new Int32Array(0);
+  #oneHot = new Float64Array(0);
+  // The views of the last length asked for, kept: a batch's size changes only at the end of
+  // an epoch, and a new view each step was one more object for the garbage collector.
+  #labelsView = new Int32Array(0);
+  #oneHotView = new Float64Array(0);
+
+  constructor(train: Dataset, reuse: boolean) {
+    this.train = train;
+    this.reuse = reuse;
+  }
+
+  /** The labels' array for the next batch, of `count` (shared when reused). */
+  labels(count: number): Int32Array {
+    if (!this.reuse) return new Int32Array(count);
+    if (this.#labelsView.length !== count) {
+      if (this.#labels.length < count) this.#labels = new Int32Array(count);
+      this.#labelsView = this.#labels.subarray(0, count);
+    }
+    return this.#labelsView;
+  }
+
+  /** The shared one-hot buffer, `length` values. */
+  oneHot(length: number): Float64Array {
+    if (this.#oneHotView.length !== length) {
+      if (this.#oneHot.length < length) this.#oneHot = new Float64Array(length);
+      this.#oneHotView = this.#oneHot.subarray(0, length);
+    }
+    return this.#oneHotView;
+  }
+
+  /** The shared float32 rows buffer, `size` values. */
+  rows32(size: number): Float32Array {
+    if (this.#rows.length < size) this.#rows = new Float32Array(size);
+    return this.#rows.subarray(0, size);
+  }
+
+  /** The shared float64 rows buffer, `size` values. */
+  rows64(size: number): Float64Array {
+    if (this.#rows64.length < size) this.#rows64 = new Float64Array(size);
+    return this.#rows64.subarray(0, size);
+  }
+
+  /** Copy the rows numbered `indices` out of the dataset into `into` (converting to its type). */
+  gather<T extends Float32Array | Float64Array>(indices: Int32Array, into: T): T {
+    const { x, features } = this.train;
+    for (let i = 0; i < indices.length; i++) {
+      const row = indices[i]!;
+      into.set(x.subarray(row * features, (row + 1) * features), i * features);
+    }
+    return into;
+  }
+}
+
+/**
+ * A drawn batch: its rows are gathered when first read, in the precision read (the numerical
+ * method reads only float64 rows, and a float32 copy on the way cost it 78 µs a step of 100
+ * digits). A class rather than an object of closures: that was 1.3 KB a step for the garbage
+ * collector, and each step's batch survived the minor collections of the young generation
+ * (a sampling heap profile of the default run's steps).
+ */
+class DrawnBatch implements Batch {
+  readonly iteration: number;
+  readonly epoch: number;
+  readonly t: Matrix | Int32Array;
+  readonly labels: Int32Array;
+  readonly indices: Int32Array;
+  readonly #draws: Draws;
+  /** Which draw this batch was: reused buffers hold it only until the next. */
+  readonly #generation: number;
+  #rows: Float32Rows | null = null;
+  #x: Matrix | null = null;
+
+  constructor(
+    draws: Draws,
+    iteration: number,
+    epoch: number,
+    t: Matrix | Int32Array,
+    labels: Int32Array,
+    indices: Int32Array,
+  ) {
+    this.#draws = draws;
+    this.#generation = draws.drawn;
+    this.iteration = iteration;
+    this.epoch = epoch;
+    this.t = t;
+    this.labels = labels;
+    this.indices = indices;
+    if (!draws.reuse) {
+      // Fresh arrays, gathered now: they stay valid whatever is drawn next.
+      const size = indices.length * draws.train.features;
+      this.#rows = {
+        rows: indices.length,
+        cols: draws.train.features,
+        data: draws.gather(indices, new Float32Array(size)),
+      };
+    }
+  }
+
+  get rows(): Float32Rows {
+    if (this.#rows) return this.#rows;
+    this.#current();
+    const count = this.indices.length;
+    const cols = this.#draws.train.features;
+    const data = this.#draws.rows32(count * cols);
+    // From the float64 copy when that was read first: the same float32 values.
+    if (this.#x) data.set(this.#x.data);
+    else this.#draws.gather(this.indices, data);
+    return this.#rows = { rows: count, cols, data };
+  }
+
+  get x(): Matrix {
+    if (this.#x) return this.#x;
+    const count = this.indices.length;
+    const cols = this.#draws.train.features;
+    if (!this.#draws.reuse) {
+      return this.#x = new Matrix(count, cols, new Float64Array(this.#rows!.data));
+    }
+    this.#current();
+    const values = this.#draws.rows64(count * cols);
+    if (this.#rows) values.set(this.#rows.data);
+    else this.#draws.gather(this.indices, values);
+    return this.#x = new Matrix(count, cols, values);
+  }
+
+  /** Reused buffers hold this batch only until the next is drawn. */
+  #current(): void {
+    if (this.#generation !== this.#draws.drawn) {
+      throw new Error(`batch ${this.iteration}'s rows were read after the next batch was drawn`);
+    }
+  }
 }
 
 /**

@@ -56,15 +56,17 @@ export function update(
     engine.update();
     const bad = engine.firstNonFinite();
     if (bad) throw divergence(gradient.iteration, `a parameter became non-finite`, `in ${bad}`);
-    return {
+    const step: StepResult = {
       iteration: gradient.iteration,
       epoch: gradient.epoch,
       loss: gradient.loss,
       learningRate: engine.optimizer.learningRate,
       // From the labels: reading x or rows would make a copy of the batch's rows.
       batchSize: gradient.labels.length,
-      ...(gradient.check ? { check: gradient.check } : {}),
     };
+    // Added only when there is one (not spread in: a runtime call every step).
+    if (gradient.check) step.check = gradient.check;
+    return step;
   });
 }
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../pipeline/load_config.ts";
 import { RunCounters, RunRecorder } from "../../pipeline/recorder.ts";
-import type { RunDirectory } from "../../pipeline/run_dir.ts";
+import { metricColumns, RunDirectory } from "../../pipeline/run_dir.ts";
 import { AUTO_CHECKPOINT_SECONDS, scheduleOf } from "../../pipeline/setup.ts";
 import type { EvaluatedStep } from "../../stages/evaluate.ts";
-import { tiny } from "../helpers.ts";
+import { tiny, withTempDir } from "../helpers.ts";
 
 Deno.test("scheduleOf(): checkpoint.every auto is each epoch with a least spacing; epoch and numbers have none", async () => {
   const schedule = async (every: string) =>
@@ -43,4 +43,38 @@ Deno.test("RunRecorder: a due checkpoint waits until checkpointSpacing seconds a
   // The first epoch's, then every second epoch (2 s apart), never between epochs.
   assert.deepEqual(due, [4, 12, 20]);
   assert.equal(metrics.length, 24);
+});
+
+Deno.test("RunDirectory.metric(): rows held as numbers are written exactly, in blocks, empty where absent", async () => {
+  await withTempDir(async (dir) => {
+    const columns = metricColumns("classification", true);
+    const run = await RunDirectory.create(dir, "rows", new Date(0), columns);
+    const rows = Array.from({ length: 1203 }, (_, i) => ({
+      iteration: i + 1,
+      epoch: Math.floor(i / 80) + 1,
+      // Values that need all 17 digits, and one that is negative zero.
+      loss: i === 7 ? -0 : Math.PI / (i + 1),
+      learningRate: 0.1 * 0.99 ** i,
+      elapsedSeconds: i * 0.001,
+      ...(i % 100 === 99 ? { trainAccuracy: 1 / 3, testAccuracy: 0.5, validationLoss: 1e-21 } : {}),
+    }));
+    for (const row of rows.slice(0, 700)) run.metric(row);
+    // Past one block (500 rows) the file holds exactly the rows written, none after.
+    const written = (await Deno.readTextFile(`${run.path}/metrics.csv`)).trimEnd().split("\n");
+    assert.equal(written.length, 1 + 500);
+    for (const row of rows.slice(700)) run.metric(row);
+    run.close();
+    const lines = (await Deno.readTextFile(`${run.path}/metrics.csv`)).trimEnd().split("\n");
+    assert.equal(lines[0], columns.join(","));
+    assert.deepEqual(
+      lines.slice(1),
+      rows.map((row) =>
+        columns.map((c) => {
+          const value = (row as Record<string, number | undefined>)[c];
+          return value === undefined ? "" : String(value);
+        }).join(",")
+      ),
+    );
+    assert.match(lines[100]!, /^100,2,0.0314159265358979\d*,0.3333333333333333,0.5,,1e-21,/);
+  });
 });

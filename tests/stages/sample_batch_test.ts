@@ -183,3 +183,27 @@ Deno.test("sampleBatch() with reuseRows gathers float64 rows directly, and float
   );
   assert.deepEqual(reused, fresh.map(({ rows, x }) => ({ x, rows })));
 });
+
+Deno.test("sampleBatch(): a batch's indices and labels stay as drawn while later epochs are drawn", async () => {
+  // 10 rows in batches of 4: three batches an epoch (the last of 2), four epochs.
+  const drawn = await lastValueFrom(
+    of(...Array.from({ length: 12 }, (_, i) => i)).pipe(
+      sampleBatch(train, new BatchSampler(10, 4, "shuffle", 5)),
+      // Copies taken within each batch's step, before the next is drawn.
+      map((b) => ({ batch: b, indices: Array.from(b.indices), labels: Array.from(b.labels) })),
+      toArray(),
+    ),
+  );
+  assert.deepEqual(drawn.map((d) => d.indices.length), [4, 4, 2, 4, 4, 2, 4, 4, 2, 4, 4, 2]);
+  for (const { batch, indices, labels } of drawn) {
+    assert.deepEqual(Array.from(batch.indices), indices);
+    assert.deepEqual(Array.from(batch.labels), labels);
+    assert.deepEqual(labels, indices.map((i) => train.labels[i]));
+  }
+  // Each epoch is a permutation of the 10 rows, and the epochs' orders differ.
+  const epochs = [0, 1, 2, 3].map((e) => drawn.slice(e * 3, e * 3 + 3).flatMap((d) => d.indices));
+  for (const order of epochs) {
+    assert.deepEqual([...order].sort((a, b) => a - b), [...Array(10).keys()]);
+  }
+  assert.notDeepEqual(epochs[0], epochs[1]);
+});
