@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { XMLValidator } from "fast-xml-parser";
 import { Matrix } from "../../nn/matrix.ts";
-import { confidentMistakes, readMetrics } from "../../report/report.ts";
+import { confidentMistakes, plainCells, readMetrics } from "../../report/report.ts";
 import { reportAfterTraining } from "../../commands/report.ts";
 import { loadConfig } from "../../pipeline/load_config.ts";
 import { train } from "../../pipeline/train.ts";
@@ -54,6 +54,33 @@ Deno.test("readMetrics() reads metrics.csv with accuracies only on evaluation ro
     assert.equal(points.length, 18);
     assert.equal(points[0]!.trainAccuracy, null);
     assert.ok(points[8]!.trainAccuracy! > 0);
+  });
+});
+
+Deno.test("readMetrics(): a plain file split directly reads as the CSV reader reads it; others go to the reader", async () => {
+  await withTempDir(async (dir) => {
+    const plain = "iteration,epoch,loss,trainAccuracy,testAccuracy,learningRate,elapsedSeconds\n" +
+      "1,1,2.5,,,0.1,0.01\n2,1,1e-7,0.5,0.25,0.1,0.02\n\n3,2,0.75,,,0.05,0.03\n";
+    await Deno.writeTextFile(join(dir, "metrics.csv"), plain);
+    assert.deepEqual(plainCells(plain)!.length, 4);
+    const direct = await readMetrics(dir);
+    assert.deepEqual(direct.map((p) => [p.iteration, p.epoch, p.loss, p.trainAccuracy]), [
+      [1, 1, 2.5, null],
+      [2, 1, 1e-7, 0.5],
+      [3, 2, 0.75, null],
+    ]);
+    assert.equal(direct[1]!.testAccuracy, 0.25);
+    assert.equal(direct[0]!.validationAccuracy, null);
+    // The same rows quoted and with CRLF line ends: the reader's path, the same points.
+    const quoted = plain.replaceAll("\n", "\r\n").replace("2.5", '"2.5"');
+    assert.equal(plainCells(quoted), null);
+    await Deno.writeTextFile(join(dir, "metrics.csv"), quoted);
+    assert.deepEqual(await readMetrics(dir), direct);
+    // A row short of cells is left to the reader, which says so.
+    const ragged = plain.replace("3,2,0.75,,,0.05,0.03", "3,2,0.75");
+    assert.equal(plainCells(ragged), null);
+    await Deno.writeTextFile(join(dir, "metrics.csv"), ragged);
+    await assert.rejects(() => readMetrics(dir), /record length|column/i);
   });
 });
 
