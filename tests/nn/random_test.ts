@@ -67,3 +67,20 @@ Deno.test("Random() throws on a negative or fractional seed", () => {
   assert.throws(() => new Random(-1), { name: "RangeError", message: /found -1/ });
   assert.throws(() => new Random(1.5), { name: "RangeError", message: /found 1.5/ });
 });
+
+Deno.test("Random.int() draws what rejection sampling with the % remainder draws, past 2^31 too", () => {
+  // The reference: the textbook form, in BigInt so that no floating point is involved.
+  const reference = (r: Random, n: number) => {
+    const N = BigInt(n);
+    const limit = 2n ** 32n - (2n ** 32n % N);
+    let x = BigInt(r.nextUint32());
+    while (x >= limit) x = BigInt(r.nextUint32());
+    return Number(x % N);
+  };
+  for (
+    const n of [1, 2, 3, 7, 100, 8000, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 11, 4294967291, 2 ** 32]
+  ) {
+    const [a, b] = [new Random(n % 1000), new Random(n % 1000)];
+    for (let k = 0; k < 20_000; k++) assert.equal(a.int(n), reference(b, n), `n = ${n}`);
+  }
+});
