@@ -29,23 +29,32 @@ const title = (what: string, meta: RunMeta) => ({
   subtitle: `run "${meta.name}", seed ${meta.seed}`,
 });
 
-/** Training loss per iteration, with a moving average over `window` iterations. */
+/** The loss chart's width in pixels. */
+const LOSS_CHART_WIDTH = 640;
+
+/**
+ * Training loss per iteration, with a moving average over `window` iterations. A long run's
+ * loss is drawn from the lowest and highest loss of each pixel column's iterations (the line
+ * then looks as it would with every one): Vega took 8–10 µs a point, so a 20,000-iteration
+ * run spent 220 ms on this chart and wrote a 630 KB loss.svg (measured).
+ */
 export function lossChartSpec(
   points: MetricPoint[],
   meta: RunMeta,
   window = 50,
 ): Record<string, unknown> {
-  const values = points.map((p) => ({ iteration: p.iteration, loss: p.loss }));
+  const smoothed = trailingMeans(points.map((p) => p.loss), window);
+  const values = columnExtremes(points.map((p) => p.loss), LOSS_CHART_WIDTH).map((i) => ({
+    iteration: points[i]!.iteration,
+    loss: points[i]!.loss,
+    smoothed: smoothed[i]!,
+  }));
   return {
     $schema: SCHEMA,
     title: title("Training loss", meta),
-    width: 640,
+    width: LOSS_CHART_WIDTH,
     height: 300,
     data: { values },
-    transform: [{
-      window: [{ op: "mean", field: "loss", as: "smoothed" }],
-      frame: [-window + 1, 0],
-    }],
     layer: [
       {
         mark: { type: "line", opacity: 0.35, color: "#7a9cc6" },
@@ -67,6 +76,47 @@ export function lossChartSpec(
       },
     ],
   };
+}
+
+/**
+ * The mean of each value and the `window` − 1 before it (fewer at the start): Vega's window
+ * transform with frame [−window + 1, 0], computed here over every point before any is left out.
+ */
+export function trailingMeans(values: readonly number[], window: number): number[] {
+  const means: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i]!;
+    if (i >= window) sum -= values[i - window]!;
+    means.push(sum / Math.min(i + 1, window));
+  }
+  return means;
+}
+
+/**
+ * The indices to draw a series of more than two values a column by: split in order into
+ * `columns` runs of consecutive values, each run's lowest and highest (in order, once when
+ * they are one), and the series' first and last. Shorter series keep every index.
+ */
+export function columnExtremes(values: readonly number[], columns: number): number[] {
+  const n = values.length;
+  if (n <= 2 * columns) return Array.from({ length: n }, (_, i) => i);
+  const kept: number[] = [0];
+  for (let c = 0; c < columns; c++) {
+    const from = Math.floor((c * n) / columns);
+    const to = Math.floor(((c + 1) * n) / columns);
+    let low = from;
+    let high = from;
+    for (let i = from + 1; i < to; i++) {
+      if (values[i]! < values[low]!) low = i;
+      if (values[i]! > values[high]!) high = i;
+    }
+    for (const i of low === high ? [low] : low < high ? [low, high] : [high, low]) {
+      if (i !== kept.at(-1)) kept.push(i);
+    }
+  }
+  if (kept.at(-1) !== n - 1) kept.push(n - 1);
+  return kept;
 }
 
 /**
