@@ -61,8 +61,12 @@ const cpu = cpuLine();
 meta.cpu = cpu;
 console.log(`CPU: ${cpu.model}, widest SIMD ${cpu.simd}, ${navigator.hardwareConcurrency} CPUs`);
 
-/** Rounds of each CLI comparison, for the median (a CLI run is noisier than an in-process step). */
-const CLI_RUNS = 3;
+/**
+ * Rounds of each CLI comparison, for the median: a CLI run is noisier than an in-process step
+ * (its start-up alone, loading 40 MB of digits, varied between 700 and 880 ms in four runs
+ * here: 0.09 ms an iteration of the 2,000 that the difference divides it by).
+ */
+const CLI_RUNS = 5;
 
 /** Wall seconds of one `deno run main.ts train …args`, with the V8 flags the tasks give. */
 async function cliSeconds(args: string[]): Promise<number> {
@@ -82,14 +86,14 @@ async function cliSeconds(args: string[]): Promise<number> {
  * evaluation at the end, the same in both, cancel in the difference) and then `inProcess` (ms
  * a step of each reference), so that each ratio compares numbers taken within seconds of each
  * other on this shared machine, whose speed drifts by 30 % over a minute. Medians over
- * CLI_RUNS rounds, one ratio per reference.
+ * CLI_RUNS rounds, one ratio per reference; `all` has every round's ms, sorted.
  */
 async function cliPerIteration(
   args: string[],
   short: number,
   long: number,
   inProcess: () => number[] | Promise<number[]>,
-): Promise<{ ms: number; ratios: number[] }> {
+): Promise<{ ms: number; all: number[]; ratios: number[] }> {
   const run = (iterations: number) =>
     cliSeconds([
       ...args,
@@ -106,7 +110,7 @@ async function cliPerIteration(
       (ratios[k] ??= []).push(perIteration / reference)
     );
   }
-  return { ms: median(ms), ratios: ratios.map(median) };
+  return { ms: median(ms), all: [...ms].sort((a, b) => a - b), ratios: ratios.map(median) };
 }
 
 /** The middle value (the upper of the two middle ones of an even count). */
@@ -261,7 +265,7 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
   // between two runs (no evaluation in between).
   // Against the fast gradient in one thread, the config's default (faster than 2 Workers,
   // above), timed again after each pair of CLI runs.
-  const { ms, ratios: [ratio] } = await cliPerIteration(
+  const { ms, all, ratios: [ratio] } = await cliPerIteration(
     [join(here, "..", "configs", "ch04-numerical.yaml"), "--set", `output.dir=${join(tmp, "cli")}`],
     NUMERICAL_SHORT,
     NUMERICAL_LONG,
@@ -270,7 +274,7 @@ meta.torch ??= "not installed (apt-get install python3-torch)";
   add(
     name,
     "gradstream CLI (configs/ch04-numerical.yaml), per iteration",
-    [ms],
+    all,
     null,
     `${NUMERICAL_LONG} − ${NUMERICAL_SHORT} iterations; CLI ÷ fast gradient (1 thread) ${
       ratio!.toFixed(2)
@@ -393,7 +397,7 @@ for (
     // Against the trainer (auto threads, as the CLI), timed again after each pair of CLI runs:
     // its median step on one batch and on new batches, and its mean step on new batches (the
     // CLI's per-step time is a mean, its stalls included; the table's medians leave them out).
-    const { ms, ratios: [cached, onFresh, onFreshMean] } = await cliPerIteration(
+    const { all, ratios: [cached, onFresh, onFreshMean] } = await cliPerIteration(
       sets.flatMap((s) => ["--set", s]),
       CLI_SHORT,
       CLI_LONG,
@@ -409,7 +413,7 @@ for (
     add(
       name,
       "gradstream CLI end to end (deno task train)",
-      [ms],
+      all,
       BATCH,
       `${CLI_LONG} − ${CLI_SHORT} iterations; CLI ÷ trainer ${
         (1 / cached!).toFixed(2)
