@@ -111,8 +111,8 @@ const TRAINING = { train: true } as const;
 /**
  * A batch with its loss and gradient. Not a spread of the batch: that would read (and so
  * make) its float64 and float32 rows; and a class, not an object of getters made each step,
- * which was 0.9 KB a step for the garbage collector (a sampling heap profile of the default
- * run's steps).
+ * which was 0.9 KB a step for the garbage collector, a third of it outliving the young
+ * generation (a sampling heap profile of 20,000 steps of 784-50-10 through the CLI).
  */
 class BatchGradient implements GradientResult {
   readonly iteration: number;

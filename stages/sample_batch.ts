@@ -153,8 +153,8 @@ class Draws {
  * A drawn batch: its rows are gathered when first read, in the precision read (the numerical
  * method reads only float64 rows, and a float32 copy on the way cost it 78 µs a step of 100
  * digits). A class rather than an object of closures: that was 1.3 KB a step for the garbage
- * collector, and each step's batch survived the minor collections of the young generation
- * (a sampling heap profile of the default run's steps).
+ * collector, and each step's batch outlived the young generation (a sampling heap profile of
+ * 20,000 steps of 784-50-10 through the CLI).
  */
 class DrawnBatch implements Batch {
   readonly iteration: number;
