@@ -419,11 +419,6 @@ function rowsOf(half: 0 | 1, B: number): number {
   return half === 0 ? Math.ceil(B / 2) : B - Math.ceil(B / 2);
 }
 
-/** The byte offset of parameter `name` in the block at `block`. */
-export function slotAt(plan: StepPlan, block: number, name: string): number {
-  return block + plan.slots.find((s) => s.name === name)!.offset * 4;
-}
-
 /**
  * Whether layer l's products go to `products`: the plan says which, and a thread that should
  * have them but has none fails rather than computing other numbers than its partner.

@@ -626,7 +626,7 @@ export class WasmTrainer implements Engine {
    */
   #workerUp(): boolean {
     if (!this.#worker) this.#startWorker();
-    const control = this.#control();
+    const control = this.#views.control;
     if (Atomics.load(control, CONTROL.ready) === this.#generation) return true;
     const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
     if (failed || performance.now() - this.#workerStarted > WORKER_START_MS) {
@@ -644,7 +644,7 @@ export class WasmTrainer implements Engine {
   /** The second half in the Worker, the first here; returns when both are done. */
   #runBothThreads(B: number, dropping: boolean, pass: Pass, indices: Int32Array | null): void {
     const plan = this.#plan;
-    const control = this.#control();
+    const control = this.#views.control;
     control[CONTROL.rows] = B;
     control[CONTROL.dropping] = dropping ? 1 : 0;
     control[CONTROL.pass] = pass;
@@ -669,10 +669,6 @@ export class WasmTrainer implements Engine {
     }
   }
 
-  #control(): Int32Array {
-    return this.#views.control;
-  }
-
   #makeViews(): void {
     const { control, indices, labels, picked, capacity } = this.#plan;
     const buffer = this.#memory.buffer;
@@ -686,7 +682,7 @@ export class WasmTrainer implements Engine {
 
   #stopWorker(): void {
     if (!this.#worker) return;
-    const control = this.#control();
+    const control = this.#views.control;
     // Stop, then a new request value so that a waiting Worker wakes and sees the stop.
     Atomics.store(control, CONTROL.stop, this.#generation);
     Atomics.store(control, CONTROL.request, ++this.#request);
