@@ -74,10 +74,35 @@ export function sampleBatch(
       : options.oneHot === false
       ? labels
       : draws.reuse
-      ? oneHotInto(labels, train.classes, draws.oneHot(count * train.classes))
+      ? oneHotInto(labels, train.classes, draws.oneHot.view(count * train.classes))
       : oneHot(labels, train.classes);
     return new DrawnBatch(draws, iteration, Math.floor(iteration / perEpoch), t, labels, indices);
   });
+}
+
+/**
+ * A buffer reused from batch to batch, grown when too small, with a view of the length last
+ * asked for kept: a batch's size changes only at the end of an epoch, and a new view each step
+ * was one more object for the garbage collector.
+ */
+class Reused<T extends Int32Array | Float32Array | Float64Array> {
+  readonly #make: (length: number) => T;
+  #buffer: T;
+  #view: T;
+
+  constructor(make: (length: number) => T) {
+    this.#make = make;
+    this.#buffer = this.#view = make(0);
+  }
+
+  /** The buffer's first `length` values. */
+  view(length: number): T {
+    if (this.#view.length !== length) {
+      if (this.#buffer.length < length) this.#buffer = this.#make(length);
+      this.#view = this.#buffer.subarray(0, length) as T;
+    }
+    return this.#view;
+  }
 }
 
 /**
@@ -89,18 +114,14 @@ class Draws {
   readonly train: Dataset;
   readonly reuse: boolean;
   drawn = 0;
-  #rows = new Float32Array(0);
+  readonly rows32 = new Reused((n) => new Float32Array(n));
   // The float64 copy of a batch, for the float64 engines, likewise reused: a fresh one cost
   // 0.36 ms a step of 100 digits (allocating 627 KB), a copy into this one 0.014 ms.
-  #rows64 = new Float64Array(0);
+  readonly rows64 = new Reused((n) => new Float64Array(n));
   // Labels and one-hot targets likewise: 8.4 KB a step of 100 digits, freed in small pieces
   // that the allocator kept (Fashion-MNIST's 30 epochs grew by about 5 MB an epoch).
-  #labels = new Int32Array(0);
-  #oneHot = new Float64Array(0);
-  // The views of the last length asked for, kept: a batch's size changes only at the end of
-  // an epoch, and a new view each step was one more object for the garbage collector.
-  #labelsView = new Int32Array(0);
-  #oneHotView = new Float64Array(0);
+  readonly oneHot = new Reused((n) => new Float64Array(n));
+  readonly #labels = new Reused((n) => new Int32Array(n));
 
   constructor(train: Dataset, reuse: boolean) {
     this.train = train;
@@ -109,33 +130,7 @@ class Draws {
 
   /** The labels' array for the next batch, of `count` (shared when reused). */
   labels(count: number): Int32Array {
-    if (!this.reuse) return new Int32Array(count);
-    if (this.#labelsView.length !== count) {
-      if (this.#labels.length < count) this.#labels = new Int32Array(count);
-      this.#labelsView = this.#labels.subarray(0, count);
-    }
-    return this.#labelsView;
-  }
-
-  /** The shared one-hot buffer, `length` values. */
-  oneHot(length: number): Float64Array {
-    if (this.#oneHotView.length !== length) {
-      if (this.#oneHot.length < length) this.#oneHot = new Float64Array(length);
-      this.#oneHotView = this.#oneHot.subarray(0, length);
-    }
-    return this.#oneHotView;
-  }
-
-  /** The shared float32 rows buffer, `size` values. */
-  rows32(size: number): Float32Array {
-    if (this.#rows.length < size) this.#rows = new Float32Array(size);
-    return this.#rows.subarray(0, size);
-  }
-
-  /** The shared float64 rows buffer, `size` values. */
-  rows64(size: number): Float64Array {
-    if (this.#rows64.length < size) this.#rows64 = new Float64Array(size);
-    return this.#rows64.subarray(0, size);
+    return this.reuse ? this.#labels.view(count) : new Int32Array(count);
   }
 
   /** Copy the rows numbered `indices` out of the dataset into `into` (converting to its type). */
@@ -199,7 +194,7 @@ class DrawnBatch implements Batch {
     this.#current();
     const count = this.indices.length;
     const cols = this.#draws.train.features;
-    const data = this.#draws.rows32(count * cols);
+    const data = this.#draws.rows32.view(count * cols);
     // From the float64 copy when that was read first: the same float32 values.
     if (this.#x) data.set(this.#x.data);
     else this.#draws.gather(this.indices, data);
@@ -214,7 +209,7 @@ class DrawnBatch implements Batch {
       return this.#x = new Matrix(count, cols, new Float64Array(this.#rows!.data));
     }
     this.#current();
-    const values = this.#draws.rows64(count * cols);
+    const values = this.#draws.rows64.view(count * cols);
     if (this.#rows) values.set(this.#rows.data);
     else this.#draws.gather(this.indices, values);
     return this.#x = new Matrix(count, cols, values);
