@@ -68,11 +68,16 @@ console.log(`CPU: ${cpu.model}, widest SIMD ${cpu.simd}, ${navigator.hardwareCon
  */
 const CLI_RUNS = 5;
 
-/** Wall seconds of one `deno run main.ts train …args`, with the V8 flags the tasks give. */
+/** Deno's arguments for `main.ts train …args`, with the V8 flags the tasks give. */
+function trainArgs(args: string[]): string[] {
+  return ["run", ...RUN_V8_FLAGS, "--allow-all", join(here, "..", "main.ts"), "train", ...args];
+}
+
+/** Wall seconds of one `deno run main.ts train …args`. */
 async function cliSeconds(args: string[]): Promise<number> {
   const t0 = performance.now();
   const run = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_V8_FLAGS, "--allow-all", join(here, "..", "main.ts"), "train", ...args],
+    args: trainArgs(args),
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -474,14 +479,7 @@ async function cliRow(
   ) => Pick<Row, "case" | "implementation" | "note">,
 ): Promise<void> {
   const timeCmd = await Deno.stat("/usr/bin/time").then(() => true, () => false);
-  const deno = [
-    "run",
-    ...RUN_V8_FLAGS,
-    "--allow-all",
-    join(here, "..", "main.ts"),
-    "train",
-    ...args,
-  ];
+  const deno = trainArgs(args);
   const t0 = performance.now();
   const run = await new Deno.Command(timeCmd ? "/usr/bin/time" : Deno.execPath(), {
     args: timeCmd ? ["-v", Deno.execPath(), ...deno] : deno,

@@ -43,8 +43,9 @@ export function lossChartSpec(
   meta: RunMeta,
   window = 50,
 ): Record<string, unknown> {
-  const smoothed = trailingMeans(points.map((p) => p.loss), window);
-  const values = columnExtremes(points.map((p) => p.loss), LOSS_CHART_WIDTH).map((i) => ({
+  const losses = points.map((p) => p.loss);
+  const smoothed = trailingMeans(losses, window);
+  const values = columnExtremes(losses, LOSS_CHART_WIDTH).map((i) => ({
     iteration: points[i]!.iteration,
     loss: points[i]!.loss,
     smoothed: smoothed[i]!,
