@@ -171,10 +171,30 @@ export const CONTROL = {
   pass: 7,
   /** 1 when the batch's inputs are held rows named by the plan's `indices`, 0 for `x`. */
   byIndex: 8,
+  /**
+   * The last request whose second half a thread took on: the Worker, or the trainer when the
+   * Worker had not started on it by the time the first half was done. It only increases.
+   */
+  claimed: 9,
+  /**
+   * Milliseconds the Worker waits after taking on a half before computing it (0: none), as a
+   * Worker set aside by the scheduler would: for tests of the hand-off only.
+   */
+  holdMs: 10,
 } as const;
 
 /** Int32 words in the plan's control area. */
 export const CONTROL_WORDS = 16;
+
+/**
+ * Take on `request`'s second half for this thread: whether it is this thread's to compute
+ * (false when the other thread took it on first, or a later request is already out).
+ */
+export function claim(control: Int32Array, request: number): boolean {
+  const last = Atomics.load(control, CONTROL.claimed);
+  return last < request &&
+    Atomics.compareExchange(control, CONTROL.claimed, last, request) === last;
+}
 
 /** What the trainer sends a new Worker. */
 export interface WorkerStart {
@@ -282,6 +302,13 @@ export interface StepPlan {
   picked: number;
   masks: number[];
   halves: [Half, Half];
+  /**
+   * A second workspace for the batch's second half, and its rows of `picked`: where the
+   * trainer's thread computes that half when the Worker is late with it (the Worker may still
+   * be writing its own).
+   */
+  spare: Half;
+  sparePicked: number;
   /** Int32 words for the two threads to signal each other. */
   control: number;
   /**
@@ -384,6 +411,8 @@ export function planStep(
     dz: layers.map((n) => take(rows * n)),
   });
   const halves: [Half, Half] = [half(), half()];
+  const spare = half();
+  const sparePicked = take(rows);
   return {
     sizes: [...sizes],
     strides,
@@ -401,6 +430,8 @@ export function planStep(
     picked,
     masks,
     halves,
+    spare,
+    sparePicked,
     control,
     held: held.at,
     heldRows: held.rows,
@@ -465,17 +496,19 @@ export function forward(
   dropping: boolean,
   indices: Int32Array | null = null,
   products: DenseProducts | null = null,
-): void {
+  race: Race | null = null,
+): boolean {
   // No objects made here: this runs twice a step, and every allocation of a step is garbage
   // collection a thousand steps later (12 µs a step of 784-50-10 through the CLI).
   const from = firstRow(half, B);
   const rows = rowsOf(half, B);
-  if (rows === 0) return;
-  const ws = plan.halves[half];
+  if (rows === 0) return true;
+  const ws = race ? plan.spare : plan.halves[half];
   const { sizes, strides, kind } = plan;
   const L = sizes.length - 1;
   let nIn = sizes[0]!;
   for (let l = 1; l <= L; l++) {
+    if (race && workerDone(race)) return false;
     const stride = strides[l]!;
     const W = plan.params + plan.weights[l - 1]! * 4;
     const b = plan.params + plan.biases[l - 1]! * 4;
@@ -522,9 +555,27 @@ export function forward(
     }
     nIn = stride;
   }
+  return true;
 }
 
-/** What a request asks of a half: the training pass or the inference pass. */
+/**
+ * The trainer's thread computing the second half in the plan's spare workspace while the
+ * Worker computes it too: it stops between two layers once the Worker's `request` is done.
+ */
+export interface Race {
+  control: Int32Array;
+  request: number;
+}
+
+/** Whether the Worker finished the request raced for. */
+function workerDone(race: Race): boolean {
+  return Atomics.load(race.control, CONTROL.done) === race.request;
+}
+
+/**
+ * What a request asks of a half: the training pass or the inference pass. With `race`, the
+ * second half goes to the spare workspace; false when the Worker finished first.
+ */
 export function computeHalf(
   wasm: StepExports,
   plan: StepPlan,
@@ -534,9 +585,11 @@ export function computeHalf(
   pass: Pass,
   indices: Int32Array | null = null,
   products: DenseProducts | null = null,
-): void {
-  if (pass === PASS.inference) forward(wasm, plan, half, B, false, indices, products);
-  else runHalf(wasm, plan, half, B, dropping, indices, products);
+  race: Race | null = null,
+): boolean {
+  return pass === PASS.inference
+    ? forward(wasm, plan, half, B, false, indices, products, race)
+    : runHalf(wasm, plan, half, B, dropping, indices, products, race);
 }
 
 /**
@@ -552,25 +605,27 @@ export function runHalf(
   dropping: boolean,
   indices: Int32Array | null = null,
   products: DenseProducts | null = null,
-): void {
+  race: Race | null = null,
+): boolean {
   const from = firstRow(half, B);
   const rows = rowsOf(half, B);
-  if (rows === 0) return;
-  const ws = plan.halves[half];
+  if (rows === 0) return true;
+  const ws = race ? plan.spare : plan.halves[half];
   const { sizes, strides, kind } = plan;
   const L = sizes.length - 1;
-  forward(wasm, plan, half, B, dropping, indices, products);
+  if (!forward(wasm, plan, half, B, dropping, indices, products, race)) return false;
   wasm.softmax_cross_entropy(
     ws.a[L - 1]!,
     rows,
     sizes[L]!,
     strides[L]!,
     plan.labels + from * 4,
-    plan.picked + from * 4,
+    race ? plan.sparePicked : plan.picked + from * 4,
     ws.da[L - 1]!,
     1 / B,
   );
   for (let l = L; l >= 1; l--) {
+    if (race && workerDone(race)) return false;
     const stride = strides[l]!;
     const width = strides[l - 1]!;
     const W = plan.params + plan.weights[l - 1]! * 4;
@@ -608,4 +663,5 @@ export function runHalf(
       wasm.activate_backward(kind, ws.a[l - 2]!, ws.h[l - 2]!, dz, ws.da[l - 2]!, rows * width);
     }
   }
+  return true;
 }

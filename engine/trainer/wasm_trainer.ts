@@ -9,7 +9,9 @@
  * second half on the same shared memory while this thread computes the first; with 1, this
  * thread computes both. The gradient is the same sum either way, so the choice changes the
  * speed and never the numbers; `auto` (the default) times both on the first steps and keeps
- * the faster, since two vCPUs are not always two real cores.
+ * the faster, since two vCPUs are not always two real cores. A Worker that the scheduler sets
+ * aside does not hold a step up: this thread computes a second half the Worker has not
+ * started, and races one it is late with in a spare workspace; the same numbers again.
  *
  * It implements the {@linkcode Engine} interface. The network and the optimizer stay plain
  * values: the trainer copies its parameters back into `net.params` on `readParams()`, and
@@ -43,6 +45,7 @@ import {
 } from "../../nn/optimizers.ts";
 import {
   ACTIVATION_KIND,
+  claim,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
@@ -54,6 +57,7 @@ import {
   PASS,
   type Pass,
   planStep,
+  type Race,
   type Slot,
   type StepExports,
   stepModuleAvailable,
@@ -62,6 +66,9 @@ import {
   WATCH_MS,
   type WorkerStart,
 } from "./wasm_step.ts";
+
+/** What the trainer's thread does when its half is done before the Worker's (testHandOff). */
+export type HandOff = "auto" | "race" | "wait";
 
 /** Options of {@linkcode WasmTrainer}. */
 export interface WasmTrainerOptions {
@@ -138,6 +145,13 @@ const PAGE_BYTES = 65536;
 const HELD_ROWS_MAX_BYTES = 64 * 1024 * 1024;
 /** How often a thread that waits for the Worker's half looks for its failure, in ms. */
 const FAILURE_CHECK_MS = 20;
+/**
+ * How long this thread waits for a Worker that has its half in hand before racing it, as a
+ * share of this thread's own half: the Worker's half of a 784-50-10 step through the CLI
+ * usually ended 1–46 µs (medians of four runs) after this thread's 127 µs, so half as long
+ * again outlasts that lag, and a Worker later than that was mostly set aside for milliseconds.
+ */
+const RACE_AFTER = 0.5;
 
 /**
  * A network and its optimizer, trained in WebAssembly memory.
@@ -171,6 +185,8 @@ export class WasmTrainer implements Engine {
     indices: Int32Array;
     labels: Int32Array;
     picked: Float32Array;
+    /** The second half's rows of `picked` when that half was computed in the spare workspace. */
+    sparePicked: Float32Array;
   };
   /** The trainer and where its dense products run, as summary.json reports it. */
   readonly description: string;
@@ -184,6 +200,23 @@ export class WasmTrainer implements Engine {
   #stepsTaken = 0;
   #dualSteps = 0;
   #workerStarted = 0;
+  /**
+   * The last request whose second half this thread computed in the spare workspace while the
+   * Worker had it in hand: until the Worker's `done` reaches it, the Worker may still be
+   * writing its own workspace, which nothing may read or write meanwhile.
+   */
+  #abandoned = 0;
+  /** Whether the last request's second half is in the spare workspace. */
+  #spareUsed = false;
+  /**
+   * Where the second halves of two-thread requests were computed: by the Worker, here because
+   * the Worker had not started on them, or here in a race the Worker lost.
+   */
+  #secondHalves = { worker: 0, taken: 0, raced: 0 };
+  /** What this thread does when its half is done before the Worker's (see testHandOff). */
+  #handOff: HandOff = "auto";
+  /** The request raced for (one object, made once: not one a step). */
+  #race: Race = { control: new Int32Array(0), request: 0 };
   /** Whether a step changed the parameters (and optimizer state) since the host last read them. */
   #paramsAhead = false;
   /** Whether the last update's look found every parameter finite (and none changed since). */
@@ -233,6 +266,30 @@ export class WasmTrainer implements Engine {
     if (this.#threads === 2) this.#startWorker();
   }
 
+  /**
+   * Where the second halves of the two-thread steps (and predictions) so far were computed:
+   * by the Worker; on this thread, because the Worker had not started on them when this
+   * thread's half was done; or on this thread, racing a Worker that was late with them.
+   */
+  get secondHalves(): { worker: number; taken: number; raced: number } {
+    return { ...this.#secondHalves };
+  }
+
+  /**
+   * For tests of the hand-off between the threads. `holdWorkerMs` makes the Worker wait that
+   * long after taking on each half before computing it, as a Worker that the scheduler set
+   * aside would (0: no wait). `handOff` is what this thread does when its half is done before
+   * the Worker's: `auto` as in use, `race`: wait for the Worker to start (take on no half it
+   * has not started) and race it when it is late, `wait`: always wait for the Worker, which
+   * then computes every second half.
+   */
+  testHandOff(options: { holdWorkerMs?: number; handOff?: HandOff }): void {
+    if (options.holdWorkerMs !== undefined) {
+      Atomics.store(this.#views.control, CONTROL.holdMs, options.holdWorkerMs);
+    }
+    if (options.handOff !== undefined) this.#handOff = options.handOff;
+  }
+
   /** The thread count in use: 1 or 2, or "auto" while still timing. */
   get threads(): 1 | 2 | "auto" {
     return this.#threads;
@@ -254,7 +311,7 @@ export class WasmTrainer implements Engine {
   /** Copy the network's parameters and the optimizer's state into the trainer. */
   push(): void {
     const plan = this.#plan;
-    for (const half of plan.halves) this.#f32(half.grads, plan.total).fill(0);
+    for (const half of [...plan.halves, plan.spare]) this.#f32(half.grads, plan.total).fill(0);
     this.#pushParams();
     this.#pushState();
   }
@@ -443,9 +500,12 @@ export class WasmTrainer implements Engine {
     this.#record(threads, performance.now() - started);
     const grads = plan.halves[0].grads;
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
-    const picked = this.#views.picked;
+    const { picked, sparePicked } = this.#views;
+    // Row by row in batch order, wherever the second half's rows are.
+    const first = this.#spareUsed ? halfRows(1, B)[0] : B;
     let loss = 0;
-    for (let i = 0; i < B; i++) loss -= Math.log(picked[i]! + 1e-7);
+    for (let i = 0; i < first; i++) loss -= Math.log(picked[i]! + 1e-7);
+    for (let i = first; i < B; i++) loss -= Math.log(sparePicked[i - first]! + 1e-7);
     loss /= B;
     if (net.weightDecay > 0) {
       let squares = 0;
@@ -485,7 +545,8 @@ export class WasmTrainer implements Engine {
       // The logits, unpadded, into the output rows.
       for (const half of [0, 1] as const) {
         const [from, to] = halfRows(half, B);
-        const logits = this.#f32(plan.halves[half].a[L - 1]!, (to - from) * stride);
+        const ws = half === 1 && this.#spareUsed ? plan.spare : plan.halves[half];
+        const logits = this.#f32(ws.a[L - 1]!, (to - from) * stride);
         for (let i = from; i < to; i++) {
           const row = logits.subarray((i - from) * stride, (i - from) * stride + nOut);
           out.data.set(row, (start + i) * nOut);
@@ -563,6 +624,7 @@ export class WasmTrainer implements Engine {
   /** Both halves of a batch, on one thread or two. */
   #runHalves(threads: 1 | 2, B: number, dropping: boolean, pass: Pass, byIndex = false): void {
     const indices = byIndex ? this.#views.indices : null;
+    this.#spareUsed = false;
     if (threads === 2) this.#runBothThreads(B, dropping, pass, indices);
     else {
       computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices, this.#products);
@@ -573,8 +635,8 @@ export class WasmTrainer implements Engine {
     // parameters (a second hand-off a step) made the ReLU net's steps 10 % faster on an idle
     // machine, and a run 4 times slower in two of ten with a busy process on one of the cores.
     if (pass === PASS.training && B > 1) {
-      const { halves, total } = this.#plan;
-      this.#wasm.axpy(halves[0].grads, halves[1].grads, total, 1);
+      const { halves, spare, total } = this.#plan;
+      this.#wasm.axpy(halves[0].grads, (this.#spareUsed ? spare : halves[1]).grads, total, 1);
     }
   }
 
@@ -605,6 +667,13 @@ export class WasmTrainer implements Engine {
 
   #startWorker(): void {
     this.#generation++;
+    // A new layout's control words hold whatever was there before: the Worker starts with no
+    // request done or claimed, and no hold.
+    const control = this.#views.control;
+    Atomics.store(control, CONTROL.done, this.#request);
+    Atomics.store(control, CONTROL.claimed, this.#request);
+    Atomics.store(control, CONTROL.holdMs, 0);
+    this.#abandoned = 0;
     this.#workerStarted = performance.now();
     this.#worker = new Worker(new URL("./wasm_trainer_worker.ts", import.meta.url).href, {
       type: "module",
@@ -641,7 +710,14 @@ export class WasmTrainer implements Engine {
     return false;
   }
 
-  /** The second half in the Worker, the first here; returns when both are done. */
+  /**
+   * The second half in the Worker, the first here; returns when both are done. A Worker that
+   * has not started on its half by the time this thread's is done (set aside by the scheduler,
+   * or asleep) leaves it to this thread, and one that is late with it is raced for it in the
+   * spare workspace: a 2-vCPU machine gives a third thread (V8 compiling, another process) one
+   * of the two cores for up to milliseconds, and 31–105 of 2,283 requests of a 784-50-10 run
+   * through the CLI waited 0.3 ms or more for the Worker, 44–148 ms in all, for steps of 0.2 ms.
+   */
   #runBothThreads(B: number, dropping: boolean, pass: Pass, indices: Int32Array | null): void {
     const plan = this.#plan;
     const control = this.#views.control;
@@ -652,21 +728,76 @@ export class WasmTrainer implements Engine {
     const request = ++this.#request;
     Atomics.store(control, CONTROL.request, request);
     Atomics.notify(control, CONTROL.request);
+    const started = performance.now();
     computeHalf(this.#wasm, plan, 0, B, dropping, pass, indices, this.#products);
-    // The halves take about as long, so the wait is usually brief: watch the word first, then
-    // sleep in short waits, looking for a failed Worker in between.
+    const own = performance.now() - started;
+    const done = Atomics.load(control, CONTROL.done);
+    const counts = this.#secondHalves;
+    if (done === request) {
+      counts.worker++;
+      return;
+    }
+    if (Atomics.load(control, CONTROL.failed) === this.#generation) this.#workerFailed();
+    if (this.#handOff === "wait") {
+      this.#waitForWorker(CONTROL.done, request);
+      counts.worker++;
+      return;
+    }
+    const race = this.#race;
+    race.control = control;
+    race.request = request;
+    if (this.#handOff === "race") this.#waitForWorker(CONTROL.claimed, request);
+    else if (claim(control, request)) {
+      // Not started: this thread's, in the Worker's workspace unless the Worker is still
+      // writing there for a request it was raced for (never done: it was claimed here).
+      const behind = done < this.#abandoned;
+      computeHalf(
+        this.#wasm,
+        plan,
+        1,
+        B,
+        dropping,
+        pass,
+        indices,
+        this.#products,
+        behind ? race : null,
+      );
+      this.#spareUsed = behind;
+      counts.taken++;
+      return;
+    }
+    // The Worker has it in hand: give it half as long again as this thread took, then race it.
+    const now = Atomics.load(control, CONTROL.done);
+    if (
+      now !== request && !watch(control, CONTROL.done, now, own * RACE_AFTER) &&
+      computeHalf(this.#wasm, plan, 1, B, dropping, pass, indices, this.#products, race)
+    ) {
+      this.#spareUsed = true;
+      this.#abandoned = request;
+      counts.raced++;
+    } else counts.worker++;
+  }
+
+  /**
+   * Wait until the Worker's `word` (done, or claimed) is `request`, looking for its failure
+   * meanwhile.
+   */
+  #waitForWorker(word: number, request: number): void {
+    const control = this.#views.control;
     const deadline = performance.now() + HALF_STEP_MS;
-    for (let done; (done = Atomics.load(control, CONTROL.done)) !== request;) {
-      if (
-        Atomics.load(control, CONTROL.failed) === this.#generation || performance.now() > deadline
-      ) {
-        this.#stopWorker();
-        throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
-      }
-      if (!watch(control, CONTROL.done, done, WATCH_MS)) {
-        Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
+    for (let seen; (seen = Atomics.load(control, word)) !== request;) {
+      const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
+      if (failed || performance.now() > deadline) this.#workerFailed();
+      if (!watch(control, word, seen, WATCH_MS)) {
+        Atomics.wait(control, word, seen, FAILURE_CHECK_MS);
       }
     }
+  }
+
+  /** A failed Worker: stopped, and an error that says what to do. */
+  #workerFailed(): never {
+    this.#stopWorker();
+    throw new Error("the WebAssembly trainer's Worker failed; train with threads: 1 instead");
   }
 
   #makeViews(): void {
@@ -677,12 +808,21 @@ export class WasmTrainer implements Engine {
       indices: new Int32Array(buffer, indices, capacity),
       labels: new Int32Array(buffer, labels, capacity),
       picked: new Float32Array(buffer, picked, capacity),
+      sparePicked: new Float32Array(buffer, this.#plan.sparePicked, Math.ceil(capacity / 2)),
     };
   }
 
   #stopWorker(): void {
     if (!this.#worker) return;
     const control = this.#views.control;
+    // A Worker still on a request raced for writes its workspace until it is done: nothing
+    // may use that workspace (or lay the memory out anew) before.
+    const deadline = performance.now() + HALF_STEP_MS;
+    for (let done; (done = Atomics.load(control, CONTROL.done)) < this.#abandoned;) {
+      if (Atomics.load(control, CONTROL.failed) === this.#generation) break;
+      if (performance.now() > deadline) break;
+      Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
+    }
     // Stop, then a new request value so that a waiting Worker wakes and sees the stop.
     Atomics.store(control, CONTROL.stop, this.#generation);
     Atomics.store(control, CONTROL.request, ++this.#request);

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  claim,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
@@ -56,6 +57,10 @@ scope.onmessage = (event) => {
     const request = Atomics.load(control, CONTROL.request);
     if (request === seen) continue;
     seen = request;
+    // The trainer computes this half itself when it got to it first.
+    if (!claim(control, request)) continue;
+    const hold = Atomics.load(control, CONTROL.holdMs);
+    if (hold > 0) Atomics.wait(control, CONTROL.holdMs, hold, hold);
     try {
       const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;

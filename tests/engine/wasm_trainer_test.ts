@@ -255,8 +255,10 @@ for (const optimizer of optimizers) {
       const trainer = new WasmTrainer(net, createOptimizer(optimizer), { threads });
       const losses: number[] = [];
       try {
-        // Every step below then really runs on the asked number of threads.
+        // Every step below then really runs on the asked number of threads, the Worker
+        // computing every second half (this thread would take on those of a late Worker).
         assert.equal(await trainer.ready(), threads === 2);
+        trainer.testHandOff({ handOff: "wait" });
         // Odd, even and single-row batches: the halves are 4+3, 3+3 and 1+0 rows.
         for (const rows of [7, 6, 1, 7, 6]) {
           const x = sparseBatch(rows, 30, rows + losses.length);
@@ -265,6 +267,7 @@ for (const optimizer of optimizers) {
           trainer.update();
         }
         assert.equal(trainer.threads, threads);
+        assert.equal(trainer.secondHalves.worker, threads === 2 ? 5 : 0, "halves the Worker did");
       } finally {
         trainer.dispose();
       }
@@ -374,4 +377,65 @@ Deno.test("WasmTrainer.holdRows() declines rows beyond 64 MiB and rejects misfit
   } finally {
     trainer.dispose();
   }
+});
+
+Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for) changes no bit", async () => {
+  const sizes = [30, 10, 7, 4];
+  const options: NetworkOptions = { seed: 11, activation: "relu", dropout: 0.25 };
+  // The Worker's hold before each step, in ms: late for that step (and raced for its half),
+  // it is still on that half (in its own workspace) during the next ones, whose halves are
+  // taken on here.
+  const holds = [0, 0, 40, 0, 0, 0, 0, 40, 0, 0];
+  const run = async (threads: 1 | 2) => {
+    const net = new MultiLayerNet(sizes, options);
+    const trainer = new WasmTrainer(net, createOptimizer({ kind: "adam", learningRate: 0.01 }), {
+      threads,
+    });
+    const losses: number[] = [];
+    try {
+      assert.equal(await trainer.ready(), threads === 2);
+      holds.forEach((hold, step) => {
+        if (threads === 2) {
+          trainer.testHandOff({ holdWorkerMs: hold, handOff: hold > 0 ? "race" : "auto" });
+        }
+        const rows = 7 + (step % 2);
+        const x = sparseBatch(rows, 30, step);
+        const labels = Array.from({ length: rows }, (_, i) => (i + step) % 4);
+        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
+        trainer.update();
+      });
+      // Predictions while the Worker is held, too; then a step that waits for the Worker, which
+      // first finishes the half it was raced for.
+      if (threads === 2) trainer.testHandOff({ holdWorkerMs: 40, handOff: "race" });
+      const predicted = trainer.predict(sparseBatch(9, 30, 99)).data;
+      if (threads === 2) trainer.testHandOff({ holdWorkerMs: 0, handOff: "wait" });
+      const step = (rows: number, seed: number) => {
+        const x = sparseBatch(rows, 30, seed);
+        const labels = Array.from({ length: rows }, (_, i) => i % 4);
+        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
+        trainer.update();
+      };
+      step(8, 100);
+      // Raced for again, and then a batch larger than the workspace, laid out anew while the
+      // Worker is still held.
+      if (threads === 2) trainer.testHandOff({ holdWorkerMs: 40, handOff: "race" });
+      step(8, 101);
+      step(130, 102);
+      return { losses, predicted, halves: trainer.secondHalves, trainer };
+    } finally {
+      // Stopping waits for a Worker still on a half: the parameters read below are settled.
+      trainer.dispose();
+    }
+  };
+  const one = await run(1);
+  const two = await run(2);
+  assert.deepEqual(two.losses, one.losses);
+  assert.deepEqual(two.predicted, one.predicted);
+  const [p1, p2] = [one.trainer.readParams(), two.trainer.readParams()];
+  for (const name of Object.keys(p1)) assert.deepEqual(p2[name]!.data, p1[name]!.data, name);
+  assert.deepEqual(one.halves, { worker: 0, taken: 0, raced: 0 }, "one thread: no hand-off");
+  // A held Worker loses the race for its half, and is still busy with it at the next step.
+  assert.ok(two.halves.raced >= 3, `raced ${JSON.stringify(two.halves)}`);
+  assert.ok(two.halves.taken >= 1, `taken ${JSON.stringify(two.halves)}`);
+  assert.ok(two.halves.worker >= 1, `worker ${JSON.stringify(two.halves)}`);
 });
