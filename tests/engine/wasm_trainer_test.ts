@@ -11,7 +11,7 @@ import {
 import type { Engine } from "../../engine/engine.ts";
 import { NetworkEngine } from "../../engine/network_engine.ts";
 import { jsKernels } from "../../nn/kernels.ts";
-import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { fasterThreads, WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import { sparseBatch } from "../nn/helpers.ts";
 import { assertFloat32Backprop, heldRowsFixture, relativeDifference } from "./helpers.ts";
 
@@ -438,4 +438,73 @@ Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for
   assert.ok(two.halves.raced >= 3, `raced ${JSON.stringify(two.halves)}`);
   assert.ok(two.halves.taken >= 1, `taken ${JSON.stringify(two.halves)}`);
   assert.ok(two.halves.worker >= 1, `worker ${JSON.stringify(two.halves)}`);
+});
+
+Deno.test("fasterThreads() keeps two threads only when faster by the lower quartile and the mean", () => {
+  // Shapes of the 16 timed steps seen here (ms). Idle: two threads faster throughout.
+  const idleOne = [
+    0.48,
+    0.5,
+    0.52,
+    0.53,
+    0.55,
+    0.55,
+    0.56,
+    0.58,
+    0.6,
+    0.6,
+    0.62,
+    0.7,
+    0.8,
+    1,
+    1.2,
+    1.3,
+  ];
+  const idleTwo = [
+    0.29,
+    0.3,
+    0.31,
+    0.32,
+    0.33,
+    0.33,
+    0.34,
+    0.35,
+    0.36,
+    0.4,
+    0.42,
+    0.45,
+    0.5,
+    0.6,
+    0.8,
+    0.9,
+  ];
+  assert.equal(fasterThreads(idleOne, idleTwo), 2);
+  // A busy core: the Worker got a few steps (a lower quartile), the rest were this thread's
+  // two halves in a row or waits (a higher mean).
+  const busyOne = [
+    0.47,
+    0.48,
+    0.5,
+    0.51,
+    0.52,
+    0.53,
+    0.53,
+    0.55,
+    0.6,
+    0.62,
+    0.7,
+    0.8,
+    0.9,
+    1,
+    1.1,
+    1.2,
+  ];
+  const busyTwo = [0.41, 0.42, 0.43, 0.44, 0.45, 0.47, 0.5, 0.9, 0.95, 1, 1, 1.1, 1.2, 1.6, 2, 3];
+  assert.ok(
+    [...busyTwo].sort((a, b) => a - b)[4]! < [...busyOne].sort((a, b) => a - b)[4]!,
+    "the quartile alone would choose two",
+  );
+  assert.equal(fasterThreads(busyOne, busyTwo), 1);
+  // And a two-thread mean that is lower, but with a higher quartile (bursts in one thread's).
+  assert.equal(fasterThreads([0.3, 0.3, 0.3, 0.3, 9], [0.4, 0.4, 0.4, 0.4, 0.4]), 1);
 });
