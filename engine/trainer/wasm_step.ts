@@ -259,6 +259,12 @@ export interface Slot {
 /** The per-half arrays: its gradient block and its workspace (byte offsets). */
 export interface Half {
   grads: number;
+  /**
+   * Each of its rows' probability of its label (float32): per half, not one array for the
+   * batch, so that a Worker still on an earlier batch's half (of another size) never writes
+   * rows the trainer's thread is reading.
+   */
+  picked: number;
   /** Each layer's input, gathered: non-zero positions and values per row, and their count. */
   pos: number[];
   val: number[];
@@ -299,16 +305,13 @@ export interface StepPlan {
   /** The batch's row numbers in the held rows, when it names them instead of filling x. */
   indices: number;
   labels: number;
-  picked: number;
   masks: number[];
   halves: [Half, Half];
   /**
-   * A second workspace for the batch's second half, and its rows of `picked`: where the
-   * trainer's thread computes that half when the Worker is late with it (the Worker may still
-   * be writing its own).
+   * A second workspace for the batch's second half: where the trainer's thread computes that
+   * half when the Worker is late with it (the Worker may still be writing its own).
    */
   spare: Half;
-  sparePicked: number;
   /** Int32 words for the two threads to signal each other. */
   control: number;
   /**
@@ -393,7 +396,6 @@ export function planStep(
   const x = take(capacity * sizes[0]!);
   const indices = take(capacity);
   const labels = take(capacity);
-  const picked = take(capacity);
   const masks = layers.map((n) => take(capacity * n));
   const rows = Math.ceil(capacity / 2);
   const half = (): Half => ({
@@ -409,10 +411,10 @@ export function planStep(
     z: layers.map((n) => take(rows * n)),
     da: layers.map((n) => take(rows * n)),
     dz: layers.map((n) => take(rows * n)),
+    picked: take(rows),
   });
   const halves: [Half, Half] = [half(), half()];
   const spare = half();
-  const sparePicked = take(rows);
   return {
     sizes: [...sizes],
     strides,
@@ -427,11 +429,9 @@ export function planStep(
     capacity,
     x,
     labels,
-    picked,
     masks,
     halves,
     spare,
-    sparePicked,
     control,
     held: held.at,
     heldRows: held.rows,
@@ -620,7 +620,7 @@ export function runHalf(
     sizes[L]!,
     strides[L]!,
     plan.labels + from * 4,
-    race ? plan.sparePicked : plan.picked + from * 4,
+    ws.picked,
     ws.da[L - 1]!,
     1 / B,
   );

@@ -184,9 +184,8 @@ export class WasmTrainer implements Engine {
     control: Int32Array;
     indices: Int32Array;
     labels: Int32Array;
-    picked: Float32Array;
-    /** The second half's rows of `picked` when that half was computed in the spare workspace. */
-    sparePicked: Float32Array;
+    /** Each row's probability of its label: the first half's, the second's, the spare's. */
+    picked: [Float32Array, Float32Array, Float32Array];
   };
   /** The trainer and where its dense products run, as summary.json reports it. */
   readonly description: string;
@@ -500,12 +499,13 @@ export class WasmTrainer implements Engine {
     this.#record(threads, performance.now() - started);
     const grads = plan.halves[0].grads;
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
-    const { picked, sparePicked } = this.#views;
     // Row by row in batch order, wherever the second half's rows are.
-    const first = this.#spareUsed ? halfRows(1, B)[0] : B;
+    const [firstHalf, secondHalf, spare] = this.#views.picked;
+    const second = this.#spareUsed ? spare : secondHalf;
+    const first = halfRows(1, B)[0];
     let loss = 0;
-    for (let i = 0; i < first; i++) loss -= Math.log(picked[i]! + 1e-7);
-    for (let i = first; i < B; i++) loss -= Math.log(sparePicked[i - first]! + 1e-7);
+    for (let i = 0; i < first; i++) loss -= Math.log(firstHalf[i]! + 1e-7);
+    for (let i = first; i < B; i++) loss -= Math.log(second[i - first]! + 1e-7);
     loss /= B;
     if (net.weightDecay > 0) {
       let squares = 0;
@@ -798,14 +798,18 @@ export class WasmTrainer implements Engine {
   }
 
   #makeViews(): void {
-    const { control, indices, labels, picked, capacity } = this.#plan;
+    const { control, indices, labels, halves, spare, capacity } = this.#plan;
+    const perHalf = Math.ceil(capacity / 2);
     const buffer = this.#memory.buffer;
     this.#views = {
       control: new Int32Array(buffer, control, CONTROL_WORDS),
       indices: new Int32Array(buffer, indices, capacity),
       labels: new Int32Array(buffer, labels, capacity),
-      picked: new Float32Array(buffer, picked, capacity),
-      sparePicked: new Float32Array(buffer, this.#plan.sparePicked, Math.ceil(capacity / 2)),
+      picked: [
+        new Float32Array(buffer, halves[0].picked, perHalf),
+        new Float32Array(buffer, halves[1].picked, perHalf),
+        new Float32Array(buffer, spare.picked, perHalf),
+      ],
     };
   }
 
