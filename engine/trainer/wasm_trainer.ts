@@ -148,8 +148,9 @@ const FAILURE_CHECK_MS = 20;
 /**
  * How long this thread waits for a Worker that has its half in hand before racing it, as a
  * share of this thread's own half: the Worker's half of a 784-50-10 step through the CLI
- * usually ended 1–46 µs (medians of four runs) after this thread's 127 µs, so half as long
- * again outlasts that lag, and a Worker later than that was mostly set aside for milliseconds.
+ * usually ended 1–46 µs (medians of four runs) after this thread's, which took about 130 µs,
+ * so half as long again outlasts that lag; a Worker later than that had mostly been set aside
+ * by the scheduler, for up to 7 ms.
  */
 const RACE_AFTER = 0.5;
 
