@@ -441,7 +441,7 @@ export function planStep(
 }
 
 /** The first row of half `half` of a batch of B rows (a number, not halfRows' pair: per step). */
-function firstRow(half: 0 | 1, B: number): number {
+export function firstRow(half: 0 | 1, B: number): number {
   return half === 0 ? 0 : Math.ceil(B / 2);
 }
 

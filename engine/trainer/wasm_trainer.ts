@@ -51,6 +51,7 @@ import {
   CONTROL_WORDS,
   type DenseProducts,
   FIRST_BYTE,
+  firstRow,
   halfRows,
   instantiate,
   MAX_PAGES,
@@ -215,8 +216,8 @@ export class WasmTrainer implements Engine {
   #secondHalves = { worker: 0, taken: 0, raced: 0 };
   /** What this thread does when its half is done before the Worker's (see testHandOff). */
   #handOff: HandOff = "auto";
-  /** The request raced for (one object, made once: not one a step). */
-  #race: Race = { control: new Int32Array(0), request: 0 };
+  /** The request raced for: one object a layout (with its control view), not one a step. */
+  #race!: Race;
   /** Whether a step changed the parameters (and optimizer state) since the host last read them. */
   #paramsAhead = false;
   /** Whether the last update's look found every parameter finite (and none changed since). */
@@ -500,10 +501,12 @@ export class WasmTrainer implements Engine {
     this.#record(threads, performance.now() - started);
     const grads = plan.halves[0].grads;
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
-    // Row by row in batch order, wherever the second half's rows are.
-    const [firstHalf, secondHalf, spare] = this.#views.picked;
-    const second = this.#spareUsed ? spare : secondHalf;
-    const first = halfRows(1, B)[0];
+    // Row by row in batch order, wherever the second half's rows are (no pair or iterator
+    // made here: this runs every step).
+    const picked = this.#views.picked;
+    const firstHalf = picked[0];
+    const second = picked[this.#spareUsed ? 2 : 1];
+    const first = firstRow(1, B);
     let loss = 0;
     for (let i = 0; i < first; i++) loss -= Math.log(firstHalf[i]! + 1e-7);
     for (let i = first; i < B; i++) loss -= Math.log(second[i - first]! + 1e-7);
@@ -742,7 +745,6 @@ export class WasmTrainer implements Engine {
       return;
     }
     const race = this.#race;
-    race.control = control;
     race.request = request;
     if (this.#handOff === "race") this.#waitForWorker(CONTROL.claimed, request);
     else if (claim(control, request)) {
@@ -812,6 +814,7 @@ export class WasmTrainer implements Engine {
         new Float32Array(buffer, spare.picked, perHalf),
       ],
     };
+    this.#race = { control: this.#views.control, request: 0 };
   }
 
   #stopWorker(): void {

@@ -392,29 +392,26 @@ Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for
       threads,
     });
     const losses: number[] = [];
+    /** A training step on `rows` rows drawn with `seed`, the labels shifted by `shift`. */
+    const step = (rows: number, seed: number, shift = 0) => {
+      const x = sparseBatch(rows, 30, seed);
+      const labels = Array.from({ length: rows }, (_, i) => (i + shift) % 4);
+      losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
+      trainer.update();
+    };
     try {
       assert.equal(await trainer.ready(), threads === 2);
-      holds.forEach((hold, step) => {
+      holds.forEach((hold, k) => {
         if (threads === 2) {
           trainer.testHandOff({ holdWorkerMs: hold, handOff: hold > 0 ? "race" : "auto" });
         }
-        const rows = 7 + (step % 2);
-        const x = sparseBatch(rows, 30, step);
-        const labels = Array.from({ length: rows }, (_, i) => (i + step) % 4);
-        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
-        trainer.update();
+        step(7 + (k % 2), k, k);
       });
       // Predictions while the Worker is held, too; then a step that waits for the Worker, which
       // first finishes the half it was raced for.
       if (threads === 2) trainer.testHandOff({ holdWorkerMs: 40, handOff: "race" });
       const predicted = trainer.predict(sparseBatch(9, 30, 99)).data;
       if (threads === 2) trainer.testHandOff({ holdWorkerMs: 0, handOff: "wait" });
-      const step = (rows: number, seed: number) => {
-        const x = sparseBatch(rows, 30, seed);
-        const labels = Array.from({ length: rows }, (_, i) => i % 4);
-        losses.push(trainer.gradientAndLoss(x, labels, { train: true }));
-        trainer.update();
-      };
       step(8, 100);
       // Raced for again, and then a batch larger than the workspace, laid out anew while the
       // Worker is still held.
@@ -423,7 +420,7 @@ Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for
       step(130, 102);
       return { losses, predicted, halves: trainer.secondHalves, trainer };
     } finally {
-      // Stopping waits for a Worker still on a half: the parameters read below are settled.
+      // The parameters are read below, after the Worker is stopped.
       trainer.dispose();
     }
   };
