@@ -631,6 +631,9 @@ export class WasmTrainer implements Engine {
     this.#spareUsed = false;
     if (threads === 2) this.#runBothThreads(B, dropping, pass, indices);
     else {
+      // Both halves here, the second in the Worker's workspace: not while the Worker (still
+      // there while `auto` times the threads) may be writing it for a request raced for.
+      if (this.#worker) this.#settleWorker();
       computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices, this.#products);
       computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass, indices, this.#products);
     }
@@ -817,17 +820,25 @@ export class WasmTrainer implements Engine {
     this.#race = { control: this.#views.control, request: 0 };
   }
 
-  #stopWorker(): void {
-    if (!this.#worker) return;
+  /**
+   * Wait for a Worker still on a request raced for: it writes its workspace until it is done,
+   * and nothing may use that workspace (or lay the memory out anew) before. Returns at once
+   * when it is not (a failed or hung Worker is not waited for).
+   */
+  #settleWorker(): void {
     const control = this.#views.control;
-    // A Worker still on a request raced for writes its workspace until it is done: nothing
-    // may use that workspace (or lay the memory out anew) before.
     const deadline = performance.now() + HALF_STEP_MS;
     for (let done; (done = Atomics.load(control, CONTROL.done)) < this.#abandoned;) {
       if (Atomics.load(control, CONTROL.failed) === this.#generation) break;
       if (performance.now() > deadline) break;
       Atomics.wait(control, CONTROL.done, done, FAILURE_CHECK_MS);
     }
+  }
+
+  #stopWorker(): void {
+    if (!this.#worker) return;
+    const control = this.#views.control;
+    this.#settleWorker();
     // Stop, then a new request value so that a waiting Worker wakes and sees the stop.
     Atomics.store(control, CONTROL.stop, this.#generation);
     Atomics.store(control, CONTROL.request, ++this.#request);

@@ -505,3 +505,49 @@ Deno.test("fasterThreads() keeps two threads only when faster by the lower quart
   // And a two-thread mean that is lower, but with a higher quartile (bursts in one thread's).
   assert.equal(fasterThreads([0.3, 0.3, 0.3, 0.3, 9], [0.4, 0.4, 0.4, 0.4, 0.4]), 1);
 });
+
+Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lost a race for", async () => {
+  // While `auto` times the threads, predictions run on one thread with the Worker still there:
+  // they must not compute the second half in the Worker's workspace while the Worker, late
+  // with a training half that this thread computed instead, may still be writing it.
+  const sizes = [30, 256, 128, 4];
+  const make = (threads: 1 | "auto") =>
+    new WasmTrainer(
+      new MultiLayerNet(sizes, { seed: 12 }),
+      createOptimizer({ kind: "sgd", learningRate: 0.5 }),
+      { threads },
+    );
+  const [trainer, reference] = [make("auto"), make(1)];
+  const x = sparseBatch(2000, 30, 77, 0.3);
+  const step = (t: WasmTrainer, k: number, rows = 8) => {
+    const labels = Array.from({ length: rows }, (_, i) => i % 4);
+    t.gradientAndLoss(sparseBatch(rows, 30, k), labels, { train: true });
+    t.update();
+  };
+  // Held this long after taking on a half, the Worker is still held when this thread, which
+  // waits for it to take the half on in short sleeps (20 ms at most), races it.
+  const HOLD_MS = 60;
+  try {
+    assert.equal(await trainer.ready(), true);
+    // One warm-up step and the one-thread steps timed first; the next ones use both threads.
+    let k = 0;
+    for (; k < 17; k++) [trainer, reference].forEach((t) => step(t, k));
+    trainer.testHandOff({ holdWorkerMs: HOLD_MS, handOff: "race" });
+    // Fewer two-thread steps than `auto` times (8 warm-up and 16 timed ones).
+    for (let cycle = 0; cycle < 20; cycle++, k++) {
+      // The Worker takes on this step's half and is held: this thread races it and wins.
+      const raced = trainer.secondHalves.raced;
+      [trainer, reference].forEach((t) => step(t, k, 64));
+      assert.equal(trainer.secondHalves.raced, raced + 1, `cycle ${cycle}: raced for`);
+      assert.equal(trainer.threads, "auto", "still timing: predictions on one thread");
+      // Predictions until well after the held Worker has written its half.
+      const expected = reference.predict(x).data;
+      for (const until = performance.now() + HOLD_MS + 40; performance.now() < until;) {
+        assert.deepEqual(trainer.predict(x).data, expected, `cycle ${cycle}`);
+      }
+    }
+  } finally {
+    trainer.dispose();
+    reference.dispose();
+  }
+});
