@@ -45,6 +45,8 @@ import {
 } from "../../nn/optimizers.ts";
 import {
   ACTIVATION_KIND,
+  ARG,
+  ARG_VALUES,
   claim,
   computeHalf,
   CONTROL,
@@ -55,6 +57,7 @@ import {
   halfRows,
   instantiate,
   MAX_PAGES,
+  OPTIMIZER,
   PASS,
   type Pass,
   planStep,
@@ -63,6 +66,7 @@ import {
   type StepExports,
   stepModuleAvailable,
   type StepPlan,
+  updateShare,
   watch,
   WATCH_MS,
   type WorkerStart,
@@ -188,6 +192,8 @@ export class WasmTrainer implements Engine {
     labels: Int32Array;
     /** Each row's probability of its label: the first half's, the second's, the spare's. */
     picked: [Float32Array, Float32Array, Float32Array];
+    /** The update's arguments, for both threads' shares. */
+    args: Float64Array;
   };
   /** The trainer and where its dense products run, as summary.json reports it. */
   readonly description: string;
@@ -214,6 +220,15 @@ export class WasmTrainer implements Engine {
    * the Worker had not started on them, or here in a race the Worker lost.
    */
   #secondHalves = { worker: 0, taken: 0, raced: 0 };
+  /** Where the second shares of shared updates were computed: by the Worker, or here. */
+  #updateShares = { worker: 0, taken: 0 };
+  /**
+   * The byte offset of the last training pass's second-half gradient while it is not yet added
+   * into the first half's (0: added, or none): the update adds it, each thread its share.
+   */
+  #unsummed = 0;
+  /** Whether the last training pass ran on two threads: its update is shared with the Worker. */
+  #shareUpdate = false;
   /** What this thread does when its half is done before the Worker's (see testHandOff). */
   #handOff: HandOff = "auto";
   /** The request raced for: one object a layout (with its control view), not one a step. */
@@ -277,12 +292,20 @@ export class WasmTrainer implements Engine {
   }
 
   /**
+   * Where the second shares of the updates after two-thread steps were computed: by the
+   * Worker, or on this thread because the Worker had not started on them.
+   */
+  get updateShares(): { worker: number; taken: number } {
+    return { ...this.#updateShares };
+  }
+
+  /**
    * For tests of the hand-off between the threads. `holdWorkerMs` makes the Worker wait that
    * long after taking on each half before computing it, as a Worker that the scheduler set
    * aside would (0: no wait). `handOff` is what this thread does when its half is done before
    * the Worker's: `auto` as in use, `race`: wait for the Worker to start (take on no half it
    * has not started) and race it when it is late, `wait`: always wait for the Worker, which
-   * then computes every second half.
+   * then computes every second half and every second share of an update.
    */
   testHandOff(options: { holdWorkerMs?: number; handOff?: HandOff }): void {
     if (options.holdWorkerMs !== undefined) {
@@ -313,6 +336,8 @@ export class WasmTrainer implements Engine {
   push(): void {
     const plan = this.#plan;
     for (const half of [...plan.halves, plan.spare]) this.#f32(half.grads, plan.total).fill(0);
+    this.#unsummed = 0;
+    this.#shareUpdate = false;
     this.#pushParams();
     this.#pushState();
   }
@@ -372,6 +397,7 @@ export class WasmTrainer implements Engine {
   setGradients(grads: Params): void {
     const plan = this.#plan;
     const block = this.#f32(plan.halves[0].grads, plan.total);
+    this.#unsummed = 0;
     block.fill(0);
     for (const slot of plan.slots) pad(grads[slot.name]!.data, block, slot);
   }
@@ -512,6 +538,7 @@ export class WasmTrainer implements Engine {
     for (let i = first; i < B; i++) loss -= Math.log(second[i - first]! + 1e-7);
     loss /= B;
     if (net.weightDecay > 0) {
+      this.#sumGradient();
       let squares = 0;
       for (const slot of plan.slots) {
         if (!slot.isWeight) continue;
@@ -563,6 +590,7 @@ export class WasmTrainer implements Engine {
 
   /** The last gradient as float64 matrices shaped like the parameters (copies). */
   gradients(): Params {
+    this.#sumGradient();
     const plan = this.#plan;
     const g = this.#f32(plan.halves[0].grads, plan.total);
     const out: Params = {};
@@ -574,6 +602,7 @@ export class WasmTrainer implements Engine {
 
   /** Scale the gradient to norm maxNorm when its L2 norm is larger; returns the norm. */
   clipGradient(maxNorm: number): number {
+    this.#sumGradient();
     const { total, halves } = this.#plan;
     const norm = Math.sqrt(this.#wasm.sum_squares(halves[0].grads, total));
     if (norm > maxNorm) this.#wasm.scale(halves[0].grads, total, maxNorm / norm);
@@ -585,25 +614,32 @@ export class WasmTrainer implements Engine {
     const o = this.optimizer;
     const wasm = this.#wasm;
     const plan = this.#plan;
-    const { params, total } = plan;
-    const s1 = plan.state[0];
-    const s2 = plan.state[1];
-    const g = plan.halves[0].grads;
+    const args = this.#views.args;
     this.#step++;
-    // On this thread: split with the Worker, the update made the default run 10 % faster on an
-    // idle machine, and 4–5 times slower in three runs of four with a busy process on one of
-    // the two cores (a second hand-off a step, waiting for a Worker the scheduler set aside).
     if (o instanceof Adam) {
-      const lrT = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
+      args[ARG.kind] = OPTIMIZER.adam;
+      args[ARG.rate] = (o.learningRate * Math.sqrt(1 - o.beta2 ** this.#step)) /
         (1 - o.beta1 ** this.#step);
-      wasm.adam(params, g, s1, s2, total, lrT, o.beta1, o.beta2);
+      args[ARG.first] = o.beta1;
+      args[ARG.second] = o.beta2;
     } else if (o instanceof Momentum) {
-      wasm.momentum(params, g, s1, total, o.learningRate, o.momentum);
-    } else if (o instanceof AdaGrad) {
-      wasm.adagrad(params, g, s1, total, o.learningRate);
-    } else wasm.sgd(params, g, total, o.learningRate);
-    // Looked at now, while the parameters are in the cache: firstNonFinite answers from it.
-    this.#finite = wasm.non_finite(params, total) === 0;
+      args[ARG.kind] = OPTIMIZER.momentum;
+      args[ARG.rate] = o.learningRate;
+      args[ARG.first] = o.momentum;
+    } else {
+      args[ARG.kind] = o instanceof AdaGrad ? OPTIMIZER.adagrad : OPTIMIZER.sgd;
+      args[ARG.rate] = o.learningRate;
+    }
+    const sumFrom = this.#unsummed;
+    this.#unsummed = 0;
+    // Each share looks at its parameters while they are in the cache: firstNonFinite answers
+    // from that.
+    if (this.#shareUpdate && this.#worker) this.#sharedUpdate(sumFrom);
+    else {
+      const first = updateShare(wasm, plan, args, 0, sumFrom);
+      this.#finite = updateShare(wasm, plan, args, 1, sumFrom) && first;
+    }
+    this.#shareUpdate = false;
     this.#paramsAhead = true;
     this.#stateAhead = true;
   }
@@ -637,14 +673,51 @@ export class WasmTrainer implements Engine {
       computeHalf(this.#wasm, this.#plan, 0, B, dropping, pass, indices, this.#products);
       computeHalf(this.#wasm, this.#plan, 1, B, dropping, pass, indices, this.#products);
     }
-    // The batch's gradient: the first half's plus the second's, always in that order (one row
-    // leaves the second half empty). On this thread: the Worker summing its share of the
-    // parameters (a second hand-off a step) made the ReLU net's steps 10 % faster on an idle
-    // machine, and a run 4 times slower in two of ten with a busy process on one of the cores.
-    if (pass === PASS.training && B > 1) {
-      const { halves, spare, total } = this.#plan;
-      this.#wasm.axpy(halves[0].grads, (this.#spareUsed ? spare : halves[1]).grads, total, 1);
+    // The batch's gradient is the first half's plus the second's, always in that order (one
+    // row leaves the second half empty): added by the update, each thread its share, or by
+    // #sumGradient for whatever reads the gradient first.
+    if (pass === PASS.training) {
+      const { halves, spare } = this.#plan;
+      this.#unsummed = B > 1 ? (this.#spareUsed ? spare : halves[1]).grads : 0;
+      this.#shareUpdate = threads === 2;
     }
+  }
+
+  /** The second half's gradient added into the first's, if it is not yet (on this thread). */
+  #sumGradient(): void {
+    if (this.#unsummed === 0) return;
+    const { halves, total } = this.#plan;
+    this.#wasm.axpy(halves[0].grads, this.#unsummed, total, 1);
+    this.#unsummed = 0;
+  }
+
+  /**
+   * The update in two shares, the Worker's the second: as with a half, this thread takes it on
+   * when the Worker has not started on it by the time the first is done, and otherwise waits
+   * for it (a share is written in place: it cannot be raced for). With a busy process on one
+   * of the two cores, `auto` keeps one thread, and no update is shared.
+   */
+  #sharedUpdate(sumFrom: number): void {
+    const control = this.#views.control;
+    const wasm = this.#wasm;
+    const plan = this.#plan;
+    const args = this.#views.args;
+    control[CONTROL.sumFrom] = sumFrom;
+    const request = ++this.#request;
+    Atomics.store(control, CONTROL.update, request);
+    Atomics.store(control, CONTROL.request, request);
+    Atomics.notify(control, CONTROL.request);
+    const first = updateShare(wasm, plan, args, 0, sumFrom);
+    let second: boolean;
+    if (this.#handOff !== "wait" && claim(control, request)) {
+      second = updateShare(wasm, plan, args, 1, sumFrom);
+      this.#updateShares.taken++;
+    } else {
+      this.#waitForWorker(CONTROL.done, request);
+      second = control[CONTROL.nonFinite] === 0;
+      this.#updateShares.worker++;
+    }
+    this.#finite = first && second;
   }
 
   #threadsForStep(): 1 | 2 {
@@ -816,6 +889,7 @@ export class WasmTrainer implements Engine {
         new Float32Array(buffer, halves[1].picked, perHalf),
         new Float32Array(buffer, spare.picked, perHalf),
       ],
+      args: new Float64Array(buffer, this.#plan.args, ARG_VALUES),
     };
     this.#race = { control: this.#views.control, request: 0 };
   }
@@ -838,6 +912,7 @@ export class WasmTrainer implements Engine {
   #stopWorker(): void {
     if (!this.#worker) return;
     const control = this.#views.control;
+    this.#shareUpdate = false;
     this.#settleWorker();
     // Stop, then a new request value so that a waiting Worker wakes and sees the stop.
     Atomics.store(control, CONTROL.stop, this.#generation);

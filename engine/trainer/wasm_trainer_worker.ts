@@ -2,16 +2,19 @@
  * The WasmTrainer's second thread: an instance of the training-step module on the trainer's
  * shared memory that computes the second half of every batch. It blocks on the plan's
  * control words (Atomics.wait), so a step costs no message passing: the trainer writes the
- * batch size, bumps the request counter and computes the first half meanwhile.
+ * batch size, bumps the request counter and computes the first half meanwhile. After both
+ * halves, it computes the second share of the update the same way (see updateShare).
  * @module
  */
 import {
+  ARG_VALUES,
   claim,
   computeHalf,
   CONTROL,
   CONTROL_WORDS,
   instantiate,
   PASS,
+  updateShare,
   watch,
   WATCH_MS,
   type WorkerStart,
@@ -27,6 +30,7 @@ scope.onmessage = (event) => {
   const control = new Int32Array(memory.buffer, plan.control, CONTROL_WORDS);
   // The batch's row numbers, when it names held rows (a view made once: not per request).
   const named = new Int32Array(memory.buffer, plan.indices, plan.capacity);
+  const args = new Float64Array(memory.buffer, plan.args, ARG_VALUES);
   const fail = () => {
     Atomics.store(control, CONTROL.failed, generation);
     Atomics.notify(control, CONTROL.done);
@@ -57,10 +61,24 @@ scope.onmessage = (event) => {
     const request = Atomics.load(control, CONTROL.request);
     if (request === seen) continue;
     seen = request;
-    // The trainer computes this half itself when it got to it first.
+    // The trainer computes this half (or share) itself when it got to it first.
     if (!claim(control, request)) continue;
+    // Before anything else is read: a Worker set aside here, after its claim, may find words
+    // the trainer has since written for later requests.
     const hold = Atomics.load(control, CONTROL.holdMs);
     if (hold > 0) Atomics.wait(control, CONTROL.holdMs, hold, hold);
+    if (Atomics.load(control, CONTROL.update) === request) {
+      // The second share of an update: the trainer waits for it once claimed here.
+      try {
+        const finite = updateShare(wasm, plan, args, 1, control[CONTROL.sumFrom]!);
+        control[CONTROL.nonFinite] = finite ? 0 : 1;
+      } catch {
+        return fail();
+      }
+      Atomics.store(control, CONTROL.done, request);
+      Atomics.notify(control, CONTROL.done);
+      continue;
+    }
     try {
       const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
       const rows = control[CONTROL.rows]!;

@@ -12,6 +12,7 @@ import type { Engine } from "../../engine/engine.ts";
 import { NetworkEngine } from "../../engine/network_engine.ts";
 import { jsKernels } from "../../nn/kernels.ts";
 import { fasterThreads, WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { ACTIVATION_KIND, planStep, shareSplit } from "../../engine/trainer/wasm_step.ts";
 import { sparseBatch } from "../nn/helpers.ts";
 import { assertFloat32Backprop, heldRowsFixture, relativeDifference } from "./helpers.ts";
 
@@ -197,6 +198,8 @@ Deno.test("WasmTrainer.firstNonFinite() after an update names what the update ma
     });
     try {
       assert.equal(await trainer.ready(), threads === 2);
+      // b2 is in the update's second share: the Worker computes it, and says it overflowed.
+      trainer.testHandOff({ handOff: "wait" });
       const x = sparseBatch(6, 30, 6, 0.5);
       trainer.gradientAndLoss(x, [0, 1, 2, 3, 0, 1]);
       trainer.update();
@@ -207,6 +210,7 @@ Deno.test("WasmTrainer.firstNonFinite() after an update names what the update ma
       trainer.update();
       assert.equal(trainer.threads, threads);
       assert.equal(trainer.firstNonFinite(), "b2", `${threads} thread(s)`);
+      assert.equal(trainer.updateShares.worker, threads === 2 ? 2 : 0);
     } finally {
       trainer.dispose();
     }
@@ -268,6 +272,11 @@ for (const optimizer of optimizers) {
         }
         assert.equal(trainer.threads, threads);
         assert.equal(trainer.secondHalves.worker, threads === 2 ? 5 : 0, "halves the Worker did");
+        assert.deepEqual(
+          trainer.updateShares,
+          { worker: threads === 2 ? 5 : 0, taken: 0 },
+          "update shares the Worker did",
+        );
       } finally {
         trainer.dispose();
       }
@@ -418,7 +427,13 @@ Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for
       if (threads === 2) trainer.testHandOff({ holdWorkerMs: 40, handOff: "race" });
       step(8, 101);
       step(130, 102);
-      return { losses, predicted, halves: trainer.secondHalves, trainer };
+      return {
+        losses,
+        predicted,
+        halves: trainer.secondHalves,
+        shares: trainer.updateShares,
+        trainer,
+      };
     } finally {
       // The parameters are read below, after the Worker is stopped.
       trainer.dispose();
@@ -431,10 +446,30 @@ Deno.test("WasmTrainer: a Worker late with its half (taken on here, or raced for
   const [p1, p2] = [one.trainer.readParams(), two.trainer.readParams()];
   for (const name of Object.keys(p1)) assert.deepEqual(p2[name]!.data, p1[name]!.data, name);
   assert.deepEqual(one.halves, { worker: 0, taken: 0, raced: 0 }, "one thread: no hand-off");
+  assert.deepEqual(one.shares, { worker: 0, taken: 0 }, "one thread: no update shared");
+  // The update after a half raced for: the Worker, still held in that half, leaves its share
+  // of the update to this thread (and, having claimed a half, never computes a share).
+  assert.ok(two.shares.taken >= 3, `update shares ${JSON.stringify(two.shares)}`);
   // A held Worker loses the race for its half, and is still busy with it at the next step.
   assert.ok(two.halves.raced >= 3, `raced ${JSON.stringify(two.halves)}`);
   assert.ok(two.halves.taken >= 1, `taken ${JSON.stringify(two.halves)}`);
   assert.ok(two.halves.worker >= 1, `worker ${JSON.stringify(two.halves)}`);
+});
+
+Deno.test("shareSplit() halves an update on a cache line, and the parameters start on one", () => {
+  const CACHE_LINE_FLOATS = 16;
+  for (const total of [0, 4, 12, 16, 20, 424, 39_760, 79_510, 235_146]) {
+    const split = shareSplit(total);
+    assert.equal(split % CACHE_LINE_FLOATS, 0, `${total}: on a line`);
+    assert.ok(split >= 0 && split <= total, `${total}: ${split} inside`);
+    assert.ok(Math.abs(total - 2 * split) <= CACHE_LINE_FLOATS, `${total}: ${split} a half`);
+  }
+  for (const sizes of [[30, 10, 4], [784, 100, 10], [784, 256, 128, 10]]) {
+    const plan = planStep(sizes, ACTIVATION_KIND.relu, 128);
+    assert.equal(plan.params % (CACHE_LINE_FLOATS * 4), 0, `${sizes.join("-")} parameters`);
+    assert.equal(plan.halves[0].grads % (CACHE_LINE_FLOATS * 4), 0, "gradients");
+    assert.equal(plan.state[0] % (CACHE_LINE_FLOATS * 4), 0, "state");
+  }
 });
 
 Deno.test("fasterThreads() keeps two threads only when faster by the lower quartile and the mean", () => {
