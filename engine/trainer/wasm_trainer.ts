@@ -9,9 +9,12 @@
  * second half on the same shared memory while this thread computes the first; with 1, this
  * thread computes both. The gradient is the same sum either way, so the choice changes the
  * speed and never the numbers; `auto` (the default) times both on the first steps and keeps
- * the faster, since two vCPUs are not always two real cores. A Worker that the scheduler sets
- * aside does not hold a step up: this thread computes a second half the Worker has not
- * started, and races one it is late with in a spare workspace; the same numbers again.
+ * the faster, since two vCPUs are not always two real cores, and times them again now and
+ * then (engine/trainer/thread_choice.ts). A Worker that the scheduler sets aside does not
+ * hold a step up: this thread computes a second half the Worker has not started, and races
+ * one it is late with in a spare workspace; the same numbers again. After a two-thread step,
+ * the update is shared the same way: each thread adds the halves' gradients and applies the
+ * optimizer on half of the parameters.
  *
  * It implements the {@linkcode Engine} interface. The network and the optimizer stay plain
  * values: the trainer copies its parameters back into `net.params` on `readParams()`, and
@@ -32,6 +35,7 @@
  */
 import { softmaxRows } from "../../nn/activations.ts";
 import { BlasProducts, openBlas } from "./openblas.ts";
+import { ThreadChoice } from "./thread_choice.ts";
 import type { Engine } from "../engine.ts";
 import { copyInto } from "../engine.ts";
 import { Matrix } from "../../nn/matrix.ts";
@@ -122,17 +126,6 @@ export function density(values: ArrayLike<number>, count = values.length): numbe
 }
 
 /**
- * Steps timed per thread count when choosing automatically. With 5 and their median, the CLI
- * chose one thread in about one run of seven on a 2-vCPU machine whose other tenant comes and
- * goes, and its steps were then 45 % slower.
- */
-const AUTO_STEPS = 16;
-/**
- * Untimed two-thread steps first: each trainer's Worker is a fresh isolate whose WebAssembly
- * starts in the baseline compiler and needs a few steps to reach optimised code.
- */
-const DUAL_WARM_UP = 8;
-/**
  * How long the Worker may take to start, and a half batch at most, in milliseconds. Starting
  * can be slow: under `deno test` the Worker's modules are type-checked on first load, about
  * 20 s with an empty cache. Steps do not wait for it meanwhile.
@@ -199,13 +192,11 @@ export class WasmTrainer implements Engine {
   readonly description: string;
   #plan: StepPlan;
   #step = 0;
-  #threads: 1 | 2 | "auto";
+  /** The thread count of the steps: fixed, or chosen by timing them. */
+  #choice: ThreadChoice;
   #worker: Worker | null = null;
   #request = 0;
   #generation = 0;
-  #timings: { 1: number[]; 2: number[] } = { 1: [], 2: [] };
-  #stepsTaken = 0;
-  #dualSteps = 0;
   #workerStarted = 0;
   /**
    * The last request whose second half this thread computed in the spare workspace while the
@@ -256,7 +247,7 @@ export class WasmTrainer implements Engine {
     this.net = net;
     this.optimizer = optimizer;
     const cores = navigator.hardwareConcurrency ?? 1;
-    this.#threads = cores < 2 ? 1 : options.threads ?? "auto";
+    this.#choice = new ThreadChoice(cores < 2 ? 1 : options.threads ?? "auto");
     const blas = options.products === "openblas" ? openBlas() : null;
     if (typeof blas === "string") throw new Error(`OpenBLAS is not available: ${blas}`);
     this.#plan = planStep(
@@ -279,7 +270,7 @@ export class WasmTrainer implements Engine {
     }`;
     this.push();
     // Started now, so that it has loaded by the time the first two-thread step wants it.
-    if (this.#threads === 2) this.#startWorker();
+    if (this.#choice.current === 2) this.#startWorker();
   }
 
   /**
@@ -314,9 +305,14 @@ export class WasmTrainer implements Engine {
     if (options.handOff !== undefined) this.#handOff = options.handOff;
   }
 
-  /** The thread count in use: 1 or 2, or "auto" while still timing. */
+  /** The thread count in use: 1 or 2, or "auto" while timing (at first, and now and then). */
   get threads(): 1 | 2 | "auto" {
-    return this.#threads;
+    return this.#choice.current;
+  }
+
+  /** How many times `auto` chose the thread count so far (0 for a fixed one). */
+  get threadChoices(): number {
+    return this.#choice.choices;
   }
 
   /**
@@ -325,7 +321,7 @@ export class WasmTrainer implements Engine {
    * the Worker is up they run on one thread. Benchmarks await it before timing.
    */
   async ready(): Promise<boolean> {
-    while (this.#threads !== 1) {
+    while (this.#choice.current !== 1 || this.#worker) {
       if (this.#workerUp()) return true;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -520,11 +516,11 @@ export class WasmTrainer implements Engine {
       }
     }
     // Choosing automatically: the Worker loads while the one-thread steps are timed.
-    if (this.#threads === "auto" && !this.#worker) this.#startWorker();
+    if (this.#choice.current === "auto" && !this.#worker) this.#startWorker();
     const started = performance.now();
     const threads = this.#threadsForStep();
     this.#runHalves(threads, B, dropping, PASS.training, byIndex);
-    this.#record(threads, performance.now() - started);
+    this.#choice.record(threads, performance.now() - started);
     const grads = plan.halves[0].grads;
     // The loss in float64 from each sample's probability of its label, the 1e-7 included.
     // Row by row in batch order, wherever the second half's rows are (no pair or iterator
@@ -566,7 +562,7 @@ export class WasmTrainer implements Engine {
     const nOut = sizes[L]!;
     const stride = plan.strides[L]!;
     const out = new Matrix(x.rows, nOut);
-    const threads = this.#threads === 2 && this.#workerUp() ? 2 : 1;
+    const threads = this.#choice.current === 2 && this.#workerUp() ? 2 : 1;
     for (let start = 0; start < x.rows; start += plan.capacity) {
       const B = Math.min(plan.capacity, x.rows - start);
       this.#f32(plan.x, B * sizes[0]!).set(
@@ -657,7 +653,7 @@ export class WasmTrainer implements Engine {
   /** Stop the Worker, if there is one. The trainer still works, in this thread. */
   dispose(): void {
     this.#stopWorker();
-    this.#threads = 1;
+    this.#choice.fixOne();
     this.#syncOptimizer();
   }
 
@@ -720,26 +716,13 @@ export class WasmTrainer implements Engine {
     this.#finite = first && second;
   }
 
+  /**
+   * The thread count of the next step: the choice's, on one thread while the Worker loads.
+   * Choosing, the one-thread steps come first; the Worker loads meanwhile. A Worker that
+   * `auto` does not use for now stays, asleep, for the next choice.
+   */
   #threadsForStep(): 1 | 2 {
-    if (this.#threads === 1) return 1;
-    // Choosing automatically: one warm-up step and AUTO_STEPS timed ones with one thread
-    // first; the Worker loads meanwhile.
-    if (this.#threads === "auto" && this.#timings[1].length < AUTO_STEPS) return 1;
-    return this.#workerUp() ? 2 : 1;
-  }
-
-  #record(threads: 1 | 2, ms: number): void {
-    this.#stepsTaken++;
-    if (this.#threads !== "auto") return;
-    if (threads === 1) {
-      if (this.#stepsTaken > 1 && this.#timings[1].length < AUTO_STEPS) this.#timings[1].push(ms);
-      return;
-    }
-    if (++this.#dualSteps > DUAL_WARM_UP) this.#timings[2].push(ms);
-    if (this.#timings[2].length === AUTO_STEPS) {
-      this.#threads = fasterThreads(this.#timings[1], this.#timings[2]);
-      if (this.#threads === 1) this.#stopWorker();
-    }
+    return this.#choice.wanted() === 2 && this.#workerUp() ? 2 : 1;
   }
 
   #startWorker(): void {
@@ -777,12 +760,12 @@ export class WasmTrainer implements Engine {
     const failed = Atomics.load(control, CONTROL.failed) === this.#generation;
     if (failed || performance.now() - this.#workerStarted > WORKER_START_MS) {
       this.#stopWorker();
-      if (this.#threads === 2) {
+      if (!this.#choice.choosing) {
         throw new Error(
           "the WebAssembly trainer's Worker did not start; train with threads: 1 instead",
         );
       }
-      this.#threads = 1;
+      this.#choice.fixOne();
     }
     return false;
   }
@@ -983,22 +966,6 @@ export class WasmTrainer implements Engine {
   #f32(offset: number, length: number): Float32Array {
     return new Float32Array(this.#memory.buffer, offset, length);
   }
-}
-
-/**
- * The thread count whose timed steps (ms) were faster: two when theirs are faster by the lower
- * quartile and by the mean. The quartile: two-thread steps have bursts of 2–6 ms (the Worker's
- * code still being optimised, the other tenant of a 2-vCPU machine) that a median can land in.
- * The mean: with a busy process on one of the two cores, the trainer's thread computes most
- * second halves itself (the Worker rarely gets a core), and the few steps the Worker did get
- * lower the quartile. In four default runs so, the means were 0.94–1.04 ms with two threads
- * against 0.61–0.75 with one, and two threads trained at 86–100k samples/s against 122–125k
- * with one; on the idle machine the means were 0.40–0.65 against 0.58–0.85.
- */
-export function fasterThreads(one: readonly number[], two: readonly number[]): 1 | 2 {
-  const quartile = (v: readonly number[]) => [...v].sort((a, b) => a - b)[v.length >> 2]!;
-  const mean = (v: readonly number[]) => v.reduce((sum, t) => sum + t, 0) / v.length;
-  return quartile(two) < quartile(one) && mean(two) < mean(one) ? 2 : 1;
 }
 
 /** Row-major host values of a parameter into its padded place in a block. */

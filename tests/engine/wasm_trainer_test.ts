@@ -11,10 +11,19 @@ import {
 import type { Engine } from "../../engine/engine.ts";
 import { NetworkEngine } from "../../engine/network_engine.ts";
 import { jsKernels } from "../../nn/kernels.ts";
-import { fasterThreads, WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
+import {
+  fasterThreads,
+  RECHECK_STEPS,
+  TIMED_STEPS,
+  WARM_UP,
+} from "../../engine/trainer/thread_choice.ts";
 import { ACTIVATION_KIND, planStep, shareSplit } from "../../engine/trainer/wasm_step.ts";
 import { sparseBatch } from "../nn/helpers.ts";
 import { assertFloat32Backprop, heldRowsFixture, relativeDifference } from "./helpers.ts";
+
+/** Steps until `auto` has chosen: each thread count's warm-up and timed steps. */
+const FIRST_CHOICE_STEPS = WARM_UP[1] + TIMED_STEPS + WARM_UP[2] + TIMED_STEPS;
 
 function copyOf(params: Params): Params {
   return Object.fromEntries(Object.entries(params).map(([k, m]) => [k, m.clone()]));
@@ -581,6 +590,43 @@ Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lo
         assert.deepEqual(trainer.predict(x).data, expected, `cycle ${cycle}`);
       }
     }
+  } finally {
+    trainer.dispose();
+    reference.dispose();
+  }
+});
+
+Deno.test("WasmTrainer: auto chooses its threads again after RECHECK_STEPS steps, with the bits of one thread", async () => {
+  const sizes = [30, 10, 4];
+  const make = (threads: 1 | "auto") =>
+    new WasmTrainer(
+      new MultiLayerNet(sizes, { seed: 13 }),
+      createOptimizer({ kind: "momentum", learningRate: 0.05 }),
+      { threads },
+    );
+  const [trainer, reference] = [make("auto"), make(1)];
+  const BATCHES = 16;
+  const batches = Array.from({ length: BATCHES }, (_, k) => sparseBatch(10, 30, 300 + k));
+  const labels = Array.from({ length: 10 }, (_, i) => (i * 3) % 4);
+  try {
+    await trainer.ready();
+    // Both choices' steps and a few more: the second choice finds the Worker (kept, or
+    // asleep since the first) and times it again.
+    const steps = RECHECK_STEPS + 2 * FIRST_CHOICE_STEPS + 10;
+    let lossesAgree = true;
+    for (let k = 0; k < steps; k++) {
+      const x = batches[k % BATCHES]!;
+      const a = trainer.gradientAndLoss(x, labels, { train: true });
+      const b = reference.gradientAndLoss(x, labels, { train: true });
+      lossesAgree &&= a === b;
+      trainer.update();
+      reference.update();
+    }
+    // Twice at least: more when a window of its steps happened to be slow.
+    assert.ok(trainer.threadChoices >= 2, `chose ${trainer.threadChoices} times`);
+    assert.ok(lossesAgree, "every loss the same");
+    const [p1, p2] = [reference.readParams(), trainer.readParams()];
+    for (const name of Object.keys(p1)) assert.deepEqual(p2[name]!.data, p1[name]!.data, name);
   } finally {
     trainer.dispose();
     reference.dispose();
