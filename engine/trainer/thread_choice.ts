@@ -15,15 +15,23 @@
  */
 export const TIMED_STEPS = 16;
 /**
- * Untimed steps before the timed ones, per thread count. One thread: its first step reads
- * what the Worker wrote last (the parameters of its half of the update) from the other core's
- * cache. Two threads: a new Worker is a fresh isolate whose WebAssembly starts in the baseline
- * compiler, and a sleeping one takes a while to wake.
+ * Untimed steps before the timed ones, per thread count. A trainer's first steps are slow
+ * while V8 compiles its code and the Worker starts on the other core: the first ten one-thread
+ * steps of 784-100-10 averaged 2.6–5 ms, the next ten 0.66–1.08, where later ones take 0.48;
+ * and two-thread steps averaged 0.45–0.66 ms over steps 20–29, 0.35 from step 50 on. After a
+ * choice, the first one-thread step reads the Worker's share of the parameters from the other
+ * core's cache, and the first two-thread steps wake a Worker that may be asleep.
  */
-export const WARM_UP = { 1: 1, 2: 8 } as const;
+export const WARM_UP = { 1: 8, 2: 16 } as const;
 /**
- * Steps between two choices at most: a choice's steps on the other thread count (17 or 24)
- * cost under 0.6 % of 4,000 steps' time even when they are twice as slow.
+ * Steps from the first choice to the second: a choice made while the trainer was still
+ * warming up may be wrong (one bench run of three chose one thread for 784-100-10, whose
+ * two-thread steps were 30 % faster), and this one costs a run of 2,200 steps about 0.5 %.
+ */
+export const FIRST_RECHECK_STEPS = 500;
+/**
+ * Steps between two later choices at most: a choice's steps on the other thread count (24 or
+ * 32) cost under 0.8 % of 4,000 steps' time even when they are twice as slow.
  */
 export const RECHECK_STEPS = 4000;
 /**
@@ -67,7 +75,8 @@ function mean(values: ArrayLike<number>, count = values.length): number {
 /**
  * The thread count of a trainer's steps: fixed (1 or 2), or chosen (`auto`). Choosing times
  * TIMED_STEPS steps on one thread, then on two, each after its WARM_UP, and keeps the
- * {@linkcode fasterThreads}; it chooses again after RECHECK_STEPS steps, or sooner when the
+ * {@linkcode fasterThreads}; it chooses again FIRST_RECHECK_STEPS steps after the first
+ * choice, and RECHECK_STEPS after each later one, or sooner when the
  * last WINDOW_STEPS steps are RECHECK_SLOWER times as slow as the chosen count's timed ones
  * (and RECHECK_MIN_MS slower).
  */
@@ -134,7 +143,8 @@ export class ThreadChoice {
       const now = mean(this.#window);
       slower = now > RECHECK_SLOWER * this.#baseline && now - this.#baseline > RECHECK_MIN_MS;
     }
-    if (slower || this.#sinceChoice >= RECHECK_STEPS) this.#time();
+    const every = this.#choices === 1 ? FIRST_RECHECK_STEPS : RECHECK_STEPS;
+    if (slower || this.#sinceChoice >= every) this.#time();
   }
 
   #choose(): void {

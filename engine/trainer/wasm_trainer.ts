@@ -68,6 +68,7 @@ import {
   type Race,
   type Slot,
   type StepExports,
+  stepModule,
   stepModuleAvailable,
   type StepPlan,
   updateShare,
@@ -740,6 +741,7 @@ export class WasmTrainer implements Engine {
     });
     const start: WorkerStart = {
       memory: this.#memory,
+      module: stepModule(),
       plan: this.#plan,
       generation: this.#generation,
       seen: this.#request,

@@ -26,7 +26,7 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = (event) => {
-  const { memory, plan, generation } = event.data;
+  const { memory, module, plan, generation } = event.data;
   const control = new Int32Array(memory.buffer, plan.control, CONTROL_WORDS);
   // The batch's row numbers, when it names held rows (a view made once: not per request).
   const named = new Int32Array(memory.buffer, plan.indices, plan.capacity);
@@ -37,7 +37,7 @@ scope.onmessage = (event) => {
   };
   let wasm, products: BlasProducts | null = null;
   try {
-    wasm = instantiate(memory);
+    wasm = instantiate(memory, module);
     // The plan's dense layers need this thread's own OpenBLAS, or the half fails.
     if (plan.blas.some((b) => b)) {
       const blas = openBlas();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  FIRST_RECHECK_STEPS,
   RECHECK_MIN_MS,
   RECHECK_SLOWER,
   RECHECK_STEPS,
@@ -52,17 +53,25 @@ Deno.test("ThreadChoice: auto times one thread, then two, each after its warm-up
   assert.equal(loading.wanted(), 2);
 });
 
-Deno.test("ThreadChoice: auto chooses again after RECHECK_STEPS steps, not before", () => {
+Deno.test("ThreadChoice: auto chooses again FIRST_RECHECK_STEPS after its first choice, then every RECHECK_STEPS", () => {
   const choice = new ThreadChoice("auto");
   run(choice, FIRST_CHOICE, IDLE);
-  const steady = run(choice, RECHECK_STEPS, IDLE);
-  assert.ok(steady.every((t) => t === 2), "two threads throughout");
+  const early = run(choice, FIRST_RECHECK_STEPS, IDLE);
+  assert.ok(early.every((t) => t === 2), "two threads throughout");
+  assert.equal(choice.current, "auto", "timing again");
+  run(choice, FIRST_CHOICE, IDLE);
+  assert.equal(choice.current, 2);
+  assert.equal(choice.choices, 2);
+  const steady = run(choice, RECHECK_STEPS - 1, IDLE);
+  assert.ok(steady.every((t) => t === 2));
+  assert.equal(choice.current, 2, "not before RECHECK_STEPS");
+  choice.record(2, 0.6);
   assert.equal(choice.current, "auto", "timing again");
   // The machine changed meanwhile: one thread is faster now.
   const ran = run(choice, FIRST_CHOICE, (threads) => (threads === 1 ? 0.5 : 0.9));
   assert.equal(ran.filter((t) => t === 1).length, WARM_UP[1] + TIMED_STEPS);
   assert.equal(choice.current, 1);
-  assert.equal(choice.choices, 2);
+  assert.equal(choice.choices, 3);
 });
 
 Deno.test("ThreadChoice: auto chooses again once its steps are RECHECK_SLOWER times as slow, and not for one stall", () => {

@@ -14,7 +14,7 @@ import { jsKernels } from "../../nn/kernels.ts";
 import { WasmTrainer } from "../../engine/trainer/wasm_trainer.ts";
 import {
   fasterThreads,
-  RECHECK_STEPS,
+  FIRST_RECHECK_STEPS,
   TIMED_STEPS,
   WARM_UP,
 } from "../../engine/trainer/thread_choice.ts";
@@ -575,10 +575,12 @@ Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lo
     assert.equal(await trainer.ready(), true);
     // One warm-up step and the one-thread steps timed first; the next ones use both threads.
     let k = 0;
-    for (; k < 17; k++) [trainer, reference].forEach((t) => step(t, k));
+    for (; k < WARM_UP[1] + TIMED_STEPS; k++) [trainer, reference].forEach((t) => step(t, k));
     trainer.testHandOff({ holdWorkerMs: HOLD_MS, handOff: "race" });
-    // Fewer two-thread steps than `auto` times (8 warm-up and 16 timed ones).
-    for (let cycle = 0; cycle < 20; cycle++, k++) {
+    // Fewer two-thread steps than `auto` times (its warm-up and timed ones).
+    const CYCLES = 20;
+    assert.ok(CYCLES < WARM_UP[2] + TIMED_STEPS);
+    for (let cycle = 0; cycle < CYCLES; cycle++, k++) {
       // The Worker takes on this step's half and is held: this thread races it and wins.
       const raced = trainer.secondHalves.raced;
       [trainer, reference].forEach((t) => step(t, k, 64));
@@ -596,7 +598,7 @@ Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lo
   }
 });
 
-Deno.test("WasmTrainer: auto chooses its threads again after RECHECK_STEPS steps, with the bits of one thread", async () => {
+Deno.test("WasmTrainer: auto chooses its threads again, with the bits of one thread", async () => {
   const sizes = [30, 10, 4];
   const make = (threads: 1 | "auto") =>
     new WasmTrainer(
@@ -612,7 +614,7 @@ Deno.test("WasmTrainer: auto chooses its threads again after RECHECK_STEPS steps
     await trainer.ready();
     // Both choices' steps and a few more: the second choice finds the Worker (kept, or
     // asleep since the first) and times it again.
-    const steps = RECHECK_STEPS + 2 * FIRST_CHOICE_STEPS + 10;
+    const steps = FIRST_RECHECK_STEPS + 2 * FIRST_CHOICE_STEPS + 10;
     let lossesAgree = true;
     for (let k = 0; k < steps; k++) {
       const x = batches[k % BATCHES]!;
