@@ -67,6 +67,13 @@ console.log(`CPU: ${cpu.model}, widest SIMD ${cpu.simd}, ${navigator.hardwareCon
  * here: 0.09 ms an iteration of the 2,000 that the difference divides it by).
  */
 const CLI_RUNS = 5;
+/**
+ * Rounds of the paired trainer ÷ best reference: the trainer and the fastest reference timed
+ * again one after the other, for the median of their ratios. Timed once each, in table order,
+ * a slow minute can fall on one of them: in one run the trainer's 784-100-10 rows took 0.55 ms
+ * (0.30 in the runs before and after) while NumPy's, a minute later, took their usual 0.38.
+ */
+const REFERENCE_ROUNDS = 3;
 
 /** Deno's arguments for `main.ts train …args`, with the V8 flags the tasks give. */
 function trainArgs(args: string[]): string[] {
@@ -361,6 +368,9 @@ for (
     BATCH,
     "what the CLI's steps do without the pipeline: the rows of a new batch are not in the cache",
   );
+  // The trainer as the CLI runs it (auto threads, the CLI's products): the row that the
+  // references are compared with, paired, below.
+  let trainerRow: Row | undefined;
   for (const products of allProducts) {
     for (const threads of ["auto", 1, 2] as const) {
       const { times, chose } = await timeTrainer(threads, false, products);
@@ -373,6 +383,7 @@ for (
         times,
         BATCH,
       );
+      if (threads === "auto" && products === cliProducts) trainerRow = rows.at(-1);
     }
   }
   const net = make();
@@ -428,16 +439,12 @@ for (
     );
   }
   if (py) {
+    // Each float32 reference's row, and how to time it again (float64 is no contender).
+    const contenders = new Map<Row, () => ReturnType<typeof python>>();
     for (const [dtype, threads] of [["float32", 1], ["float32", 2], ["float64", 1]] as const) {
-      const r = await python(py, [
-        "backprop",
-        xFile,
-        tFile,
-        "100",
-        sizes.join("-"),
-        activation,
-        dtype,
-      ], threads);
+      const again = () =>
+        python(py, ["backprop", xFile, tFile, "100", sizes.join("-"), activation, dtype], threads);
+      const r = await again();
       if (r) {
         add(
           name,
@@ -445,15 +452,18 @@ for (
           r.times,
           BATCH,
         );
+        if (dtype === "float32") contenders.set(rows.at(-1)!, again);
       }
     }
     if (torch) {
       for (const threads of [1, 2]) {
-        const r = await python(
-          py,
-          ["torch", xFile, tFile, "100", sizes.join("-"), activation, String(threads)],
-          threads,
-        );
+        const again = () =>
+          python(
+            py,
+            ["torch", xFile, tFile, "100", sizes.join("-"), activation, String(threads)],
+            threads,
+          );
+        const r = await again();
         if (r) {
           add(
             name,
@@ -461,7 +471,25 @@ for (
             r.times,
             BATCH,
           );
+          contenders.set(rows.at(-1)!, again);
         }
+      }
+    }
+    // The goal's ratio, paired: the trainer, then the fastest reference, REFERENCE_ROUNDS times.
+    const best = [...contenders.keys()].sort((a, b) => a.medianMs - b.medianMs)[0];
+    if (best && trainerRow) {
+      const ratios: number[] = [];
+      for (let round = 0; round < REFERENCE_ROUNDS; round++) {
+        const ours = median((await timeTrainer("auto")).times);
+        const theirs = await contenders.get(best)!();
+        if (theirs) ratios.push(median(theirs.times) / ours);
+      }
+      if (ratios.length > 0) {
+        trainerRow.note = `trainer ÷ best reference (${best.implementation}) ${
+          median(ratios).toFixed(2)
+        } (goal ≥ 1.0, paired, ${ratios.length} rounds: ${
+          ratios.map((r) => r.toFixed(2)).join(", ")
+        })`;
       }
     }
   }

@@ -550,18 +550,25 @@ Deno.test("fasterThreads() keeps two threads only when faster by the lower quart
   assert.equal(fasterThreads([0.3, 0.3, 0.3, 0.3, 9], [0.4, 0.4, 0.4, 0.4, 0.4]), 1);
 });
 
+/** Two trainers of the same net: one choosing its threads (`auto`), one on one thread. */
+function autoAndOneThread(
+  sizes: number[],
+  seed: number,
+  optimizer: OptimizerOptions,
+): [WasmTrainer, WasmTrainer] {
+  const make = (threads: 1 | "auto") =>
+    new WasmTrainer(new MultiLayerNet(sizes, { seed }), createOptimizer(optimizer), { threads });
+  return [make("auto"), make(1)];
+}
+
 Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lost a race for", async () => {
   // While `auto` times the threads, predictions run on one thread with the Worker still there:
   // they must not compute the second half in the Worker's workspace while the Worker, late
   // with a training half that this thread computed instead, may still be writing it.
-  const sizes = [30, 256, 128, 4];
-  const make = (threads: 1 | "auto") =>
-    new WasmTrainer(
-      new MultiLayerNet(sizes, { seed: 12 }),
-      createOptimizer({ kind: "sgd", learningRate: 0.5 }),
-      { threads },
-    );
-  const [trainer, reference] = [make("auto"), make(1)];
+  const [trainer, reference] = autoAndOneThread([30, 256, 128, 4], 12, {
+    kind: "sgd",
+    learningRate: 0.5,
+  });
   const x = sparseBatch(2000, 30, 77, 0.3);
   const step = (t: WasmTrainer, k: number, rows = 8) => {
     const labels = Array.from({ length: rows }, (_, i) => i % 4);
@@ -599,14 +606,10 @@ Deno.test("WasmTrainer: one-thread work waits for a Worker still on a half it lo
 });
 
 Deno.test("WasmTrainer: auto chooses its threads again, with the bits of one thread", async () => {
-  const sizes = [30, 10, 4];
-  const make = (threads: 1 | "auto") =>
-    new WasmTrainer(
-      new MultiLayerNet(sizes, { seed: 13 }),
-      createOptimizer({ kind: "momentum", learningRate: 0.05 }),
-      { threads },
-    );
-  const [trainer, reference] = [make("auto"), make(1)];
+  const [trainer, reference] = autoAndOneThread([30, 10, 4], 13, {
+    kind: "momentum",
+    learningRate: 0.05,
+  });
   const BATCHES = 16;
   const batches = Array.from({ length: BATCHES }, (_, k) => sparseBatch(10, 30, 300 + k));
   const labels = Array.from({ length: 10 }, (_, i) => (i * 3) % 4);
