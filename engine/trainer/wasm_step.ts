@@ -266,8 +266,9 @@ export function updateShare(
 export const CONTROL_WORDS = 16;
 
 /**
- * Take on `request`'s second half for this thread: whether it is this thread's to compute
- * (false when the other thread took it on first, or a later request is already out).
+ * Take on `request` (a batch's second half, or an update's second share) for this thread:
+ * whether it is this thread's to compute (false when the other thread took it on first, or a
+ * later request is already out).
  */
 export function claim(control: Int32Array, request: number): boolean {
   const last = Atomics.load(control, CONTROL.claimed);

@@ -692,7 +692,8 @@ export class WasmTrainer implements Engine {
    * The update in two shares, the Worker's the second: as with a half, this thread takes it on
    * when the Worker has not started on it by the time the first is done, and otherwise waits
    * for it (a share is written in place: it cannot be raced for). With a busy process on one
-   * of the two cores, `auto` keeps one thread, and no update is shared.
+   * of the two cores, `auto` chooses one thread (at first, or when it times the threads again),
+   * and then no update is shared.
    */
   #sharedUpdate(sumFrom: number): void {
     const control = this.#views.control;

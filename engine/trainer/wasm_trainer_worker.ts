@@ -67,32 +67,26 @@ scope.onmessage = (event) => {
     // the trainer has since written for later requests.
     const hold = Atomics.load(control, CONTROL.holdMs);
     if (hold > 0) Atomics.wait(control, CONTROL.holdMs, hold, hold);
-    if (Atomics.load(control, CONTROL.update) === request) {
-      // The second share of an update: the trainer waits for it once claimed here.
-      try {
+    try {
+      if (Atomics.load(control, CONTROL.update) === request) {
+        // The second share of an update: the trainer waits for it once claimed here.
         const finite = updateShare(wasm, plan, args, 1, control[CONTROL.sumFrom]!);
         control[CONTROL.nonFinite] = finite ? 0 : 1;
-      } catch {
-        return fail();
+      } else {
+        const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
+        const rows = control[CONTROL.rows]!;
+        const indices = control[CONTROL.byIndex] === 1 ? named : null;
+        computeHalf(
+          wasm,
+          plan,
+          1,
+          rows,
+          control[CONTROL.dropping] === 1,
+          pass,
+          indices,
+          products,
+        );
       }
-      Atomics.store(control, CONTROL.done, request);
-      Atomics.notify(control, CONTROL.done);
-      continue;
-    }
-    try {
-      const pass = control[CONTROL.pass] === PASS.inference ? PASS.inference : PASS.training;
-      const rows = control[CONTROL.rows]!;
-      const indices = control[CONTROL.byIndex] === 1 ? named : null;
-      computeHalf(
-        wasm,
-        plan,
-        1,
-        rows,
-        control[CONTROL.dropping] === 1,
-        pass,
-        indices,
-        products,
-      );
     } catch {
       return fail();
     }
